@@ -1,0 +1,31 @@
+// Package build makes immutable, content-addressed builds and stores them
+// as OCI artifacts: the first of the Twelve-Factor stages build, release,
+// run.
+//
+// A [Build] is an OCI image manifest with artifactType [MediaType]. Its
+// config blob is the build record: app name, source repository and
+// revision, dirty flag, builder, Go toolchain and module, declared
+// processes, and every file with its mode and digest. Its layers are the
+// files, one per regular file titled with its slash-separated path (so
+// that `oras pull` writes the tree back), or a directory packed as one
+// deterministic tar+gzip layer. A build may instead, or as well, adopt a
+// container image made by other tools: the image becomes the manifest's
+// subject.
+//
+// The shortest flow:
+//
+//	store, _ := build.OpenLayout(ctx, "slipway-demo")
+//	b, err := build.New(ctx, store, "shop", build.Spec{Dir: "dist"}, build.Options{Tags: []string{"latest"}})
+//	...
+//	again, err := build.Load(ctx, store, "latest")
+//
+// New stores into any oras-go target: an OCI image layout ([Layout] or
+// oras-go's content/oci), a registry (oras-go's registry/remote), or
+// memory. Load reads from any read-only target and rejects what is not a
+// valid v1 build with errors that [errors.Is] matches. The same inputs give
+// the same bytes and digests: no file times, owners or wall-clock time are
+// recorded, and the creation time comes from the caller or
+// SOURCE_DATE_EPOCH.
+//
+// The artifact format is described in docs/format.md.
+package build

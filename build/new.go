@@ -1,0 +1,440 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/errdef"
+
+	"github.com/slipway-dev/slipway/internal/sde"
+)
+
+// New makes a build of app from spec and stores it in dst: a layer per
+// regular file (or per packed directory), the build record as the config
+// blob, then the manifest, then the tags in opts. It returns the stored,
+// immutable build.
+//
+// Go binaries in the build are read with debug/buildinfo. Their main
+// module and toolchain are recorded (in the build when all binaries agree)
+// and their VCS revision fills spec.Source.Revision when it is empty; a
+// given revision that contradicts a binary's fails with
+// [ErrRevisionMismatch] before anything is stored. A binary built from a
+// modified tree makes the build dirty.
+//
+// The same inputs give the same bytes and digests: the record holds no
+// file times, owners or wall-clock time. Each file is read and hashed once
+// when dst is an [Ingester] such as [Layout]; other targets get one hashing
+// pass, then the push. Blobs dst already has are not sent again. Bad input
+// fails before any I/O on dst with an error that names the file (see
+// [FileError]) and wraps one of this package's Err values.
+func New(ctx context.Context, dst oras.Target, app string, spec Spec, opts Options) (*Build, error) {
+	if err := opts.fill(); err != nil {
+		return nil, err
+	}
+	if err := checkAppName(app); err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+	if err := checkProcesses(spec.Processes); err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+	created, err := sde.Created(spec.Created)
+	if err != nil {
+		return nil, fmt.Errorf("build: %w: %w", ErrInvalidSpec, err)
+	}
+	var items []item
+	switch {
+	case spec.Dir != "" && len(spec.Files) > 0:
+		return nil, fmt.Errorf("build: %w: give Spec.Dir or Spec.Files, not both", ErrInvalidSpec)
+	case len(spec.Tar) > 0 && spec.Dir == "":
+		return nil, fmt.Errorf("build: %w: Spec.Tar needs Spec.Dir", ErrInvalidSpec)
+	case spec.Dir != "":
+		if items, err = collectDir(spec.Dir, spec.Tar); err != nil {
+			return nil, err
+		}
+		if len(items) == 0 {
+			return nil, fileErr(spec.Dir, fmt.Errorf("%w: empty directory", ErrEmpty))
+		}
+	case len(spec.Files) > 0:
+		if items, err = collectFiles(spec.Files); err != nil {
+			return nil, err
+		}
+	case spec.Image == "":
+		return nil, fmt.Errorf("build: %w: %w", ErrEmpty, errNoInput)
+	}
+
+	rec := &record{
+		App:     app,
+		Created: created.Format(time.RFC3339),
+		Builder: spec.Builder,
+	}
+	for _, p := range spec.Processes {
+		rec.Processes = append(rec.Processes, processRecord(p))
+	}
+	var subject *ocispec.Descriptor
+	if spec.Image != "" {
+		if subject, err = adopt(ctx, dst, spec.Image); err != nil {
+			return nil, err
+		}
+		rec.Image = &imageRecord{MediaType: subject.MediaType, Digest: subject.Digest.String(), Size: subject.Size}
+	}
+
+	s := &storer{dst: dst, opts: opts}
+	defer s.cleanup()
+	if err := s.run(ctx, items, s.prepare); err != nil {
+		return nil, err
+	}
+	src := sourceRecord(spec.Source)
+	bins := s.binaries()
+	if rec.Module, rec.Toolchain, err = mergeBinaries(&src, bins); err != nil {
+		return nil, err
+	}
+	if src != (sourceRecord{}) {
+		rec.Source = &src
+	}
+	rec.Binaries = bins
+	for i := range items {
+		s.total += items[i].size
+	}
+	if err := s.run(ctx, items, s.store); err != nil {
+		return nil, err
+	}
+	for _, it := range items {
+		rec.Files = append(rec.Files, it.entry)
+	}
+	return s.finish(ctx, rec, subject)
+}
+
+// adopt resolves the image a build adopts; it must be in dst already.
+func adopt(ctx context.Context, dst oras.Target, dgst digest.Digest) (*ocispec.Descriptor, error) {
+	if err := dgst.Validate(); err != nil {
+		return nil, fmt.Errorf("build: Spec.Image %q: %w: %w", dgst, ErrInvalidSpec, err)
+	}
+	desc, err := dst.Resolve(ctx, dgst.String())
+	if err != nil {
+		return nil, fmt.Errorf("build: adopt image %s: %w", dgst, err)
+	}
+	switch desc.MediaType {
+	case ocispec.MediaTypeImageManifest, ocispec.MediaTypeImageIndex, mediaTypeDockerManifest, mediaTypeDockerList:
+	default:
+		return nil, fmt.Errorf("build: adopt image %s: %w: %q is not an image manifest or index", dgst, ErrMediaType, desc.MediaType)
+	}
+	return &ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}, nil
+}
+
+// storer carries one New call's state across its workers.
+type storer struct {
+	dst  oras.Target
+	opts Options
+
+	mu     sync.Mutex
+	bins   []binaryRecord
+	spools []string
+	done   int64
+	total  int64
+}
+
+func (s *storer) run(ctx context.Context, items []item, fn func(context.Context, *item) error) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.opts.Concurrency)
+	for i := range items {
+		g.Go(func() error { return fn(ctx, &items[i]) })
+	}
+	return g.Wait()
+}
+
+// prepare reads what must be known before anything is stored: the build
+// info of Go binaries, and the digests of contents that are not files on
+// disk (readers and packed directories), spooled to a temporary file as
+// they are hashed.
+func (s *storer) prepare(ctx context.Context, it *item) error {
+	switch {
+	case it.entry.Type == TypeFile && it.reader != nil:
+		desc, spool, err := s.spool(ctx, FileMediaType, func(w io.Writer) error {
+			_, err := io.CopyBuffer(w, ctxReader{ctx, it.reader}, make([]byte, copyBufferSize))
+			return err
+		})
+		if err != nil {
+			return fileErr(it.entry.Path, err)
+		}
+		it.disk, it.size = spool, desc.Size
+		it.entry.Digest, it.entry.Size = desc.Digest.String(), desc.Size
+	case it.entry.Type == TypeTar:
+		var tarDigest digest.Digest
+		desc, spool, err := s.spool(ctx, TarMediaType, func(w io.Writer) (err error) {
+			tarDigest, err = packTar(ctx, w, it.members)
+			return err
+		})
+		if err != nil {
+			return fileErr(it.entry.Path, err)
+		}
+		it.disk, it.size = spool, desc.Size
+		it.entry.Digest, it.entry.Size, it.entry.TarDigest = desc.Digest.String(), desc.Size, tarDigest.String()
+		return nil
+	}
+	if it.entry.Type == TypeFile {
+		if b, ok := readBinary(it.disk, it.entry.Path); ok {
+			s.mu.Lock()
+			s.bins = append(s.bins, b)
+			s.mu.Unlock()
+		}
+	}
+	return nil
+}
+
+// spool writes what fill produces to a temporary file, hashing it on the
+// way, and returns its descriptor and path.
+func (s *storer) spool(ctx context.Context, mediaType string, fill func(io.Writer) error) (ocispec.Descriptor, string, error) {
+	f, err := os.CreateTemp(s.opts.TempDir, "slipway-spool-*")
+	if err != nil {
+		return ocispec.Descriptor{}, "", err
+	}
+	s.mu.Lock()
+	s.spools = append(s.spools, f.Name())
+	s.mu.Unlock()
+	dg := digest.SHA256.Digester()
+	cw := &countWriter{w: io.MultiWriter(f, dg.Hash())}
+	err = fill(cw)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return ocispec.Descriptor{}, "", err
+	}
+	return ocispec.Descriptor{MediaType: mediaType, Digest: dg.Digest(), Size: cw.n}, f.Name(), ctx.Err()
+}
+
+func (s *storer) binaries() []binaryRecord {
+	slices.SortFunc(s.bins, func(a, b binaryRecord) int { return strings.Compare(a.Path, b.Path) })
+	return s.bins
+}
+
+func (s *storer) cleanup() {
+	for _, p := range s.spools {
+		os.Remove(p)
+	}
+}
+
+// store puts one item's layer into the target, if it has one.
+func (s *storer) store(ctx context.Context, it *item) error {
+	if it.entry.Type == TypeSymlink {
+		return nil
+	}
+	mediaType := FileMediaType
+	if it.entry.Type == TypeTar {
+		mediaType = TarMediaType
+	}
+	var desc ocispec.Descriptor
+	if it.entry.Digest == "" {
+		// A file on disk: hash it now, in one pass with the write if the
+		// target can take it so.
+		if ing, ok := s.dst.(Ingester); ok {
+			f, err := os.Open(it.disk)
+			if err != nil {
+				return fileErr(it.entry.Path, err)
+			}
+			defer f.Close()
+			d, err := ing.Ingest(ctx, mediaType, s.counting(it.entry.Path, f))
+			if err != nil {
+				return fileErr(it.entry.Path, err)
+			}
+			it.entry.Digest, it.entry.Size = d.Digest.String(), d.Size
+			s.logStored(it, false)
+			return nil
+		}
+		d, err := hashFile(ctx, it.disk)
+		if err != nil {
+			return fileErr(it.entry.Path, err)
+		}
+		it.entry.Digest, it.entry.Size = d.Digest.String(), d.Size
+	}
+	desc = ocispec.Descriptor{MediaType: mediaType, Digest: digest.Digest(it.entry.Digest), Size: it.entry.Size}
+	if ok, err := s.dst.Exists(ctx, desc); err != nil {
+		return fileErr(it.entry.Path, fmt.Errorf("check %s: %w", desc.Digest, err))
+	} else if ok {
+		s.advance(it.entry.Path, it.size)
+		s.logStored(it, true)
+		return nil
+	}
+	f, err := os.Open(it.disk)
+	if err != nil {
+		return fileErr(it.entry.Path, err)
+	}
+	defer f.Close()
+	if err := s.dst.Push(ctx, desc, s.counting(it.entry.Path, io.LimitReader(f, desc.Size))); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+		return fileErr(it.entry.Path, fmt.Errorf("push %s: %w", desc.Digest, err))
+	}
+	s.logStored(it, false)
+	return nil
+}
+
+func (s *storer) logStored(it *item, existed bool) {
+	s.opts.Logger.Debug("stored layer", "path", it.entry.Path, "digest", it.entry.Digest, "size", it.entry.Size, "existed", existed)
+}
+
+// hashFile is the one hashing pass over a file bound for a target that
+// cannot hash while it writes.
+func hashFile(ctx context.Context, p string) (ocispec.Descriptor, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	defer f.Close()
+	dg := digest.SHA256.Digester()
+	n, err := io.CopyBuffer(dg.Hash(), ctxReader{ctx, f}, make([]byte, copyBufferSize))
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	return ocispec.Descriptor{Digest: dg.Digest(), Size: n}, nil
+}
+
+func (s *storer) counting(name string, r io.Reader) io.Reader {
+	return &progressReader{r: r, fn: func(n int) { s.advance(name, int64(n)) }}
+}
+
+func (s *storer) advance(name string, n int64) {
+	if s.opts.Progress == nil || n == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.done += n
+	s.opts.Progress(Progress{Path: name, Done: s.done, Total: s.total})
+}
+
+// finish stores the record and the manifest, checks that they read back as
+// a valid build, and sets the tags.
+func (s *storer) finish(ctx context.Context, rec *record, subject *ocispec.Descriptor) (*Build, error) {
+	if err := rec.validate(); err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+	recBytes, err := rec.encode()
+	if err != nil {
+		return nil, fmt.Errorf("build: encode record: %w", err)
+	}
+	config := content.NewDescriptorFromBytes(MediaType, recBytes)
+	if err := pushBytes(ctx, s.dst, config, recBytes); err != nil {
+		return nil, fmt.Errorf("build: store record: %w", err)
+	}
+	layers := layersOf(rec)
+	if len(layers) == 0 {
+		// An artifact without files carries the empty descriptor as its
+		// one layer (image-spec, "Guidelines for Artifact Usage").
+		empty := ocispec.DescriptorEmptyJSON
+		if err := pushBytes(ctx, s.dst, empty, empty.Data); err != nil {
+			return nil, fmt.Errorf("build: store empty layer: %w", err)
+		}
+		layers = []ocispec.Descriptor{{MediaType: empty.MediaType, Digest: empty.Digest, Size: empty.Size}}
+	}
+	annotations := map[string]string{ocispec.AnnotationCreated: rec.Created}
+	if rec.Source != nil && rec.Source.Repository != "" {
+		annotations[ocispec.AnnotationSource] = rec.Source.Repository
+	}
+	if rec.Source != nil && rec.Source.Revision != "" {
+		annotations[ocispec.AnnotationRevision] = rec.Source.Revision
+	}
+	m := ocispec.Manifest{
+		Versioned:    specs.Versioned{SchemaVersion: 2},
+		MediaType:    ocispec.MediaTypeImageManifest,
+		ArtifactType: MediaType,
+		Config:       config,
+		Layers:       layers,
+		Subject:      subject,
+		Annotations:  annotations,
+	}
+	manifestBytes, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("build: encode manifest: %w", err)
+	}
+	b, err := parse(manifestBytes, recBytes)
+	if err != nil {
+		return nil, fmt.Errorf("build: made an invalid build: %w", err)
+	}
+	desc := b.Descriptor()
+	if err := pushBytes(ctx, s.dst, desc, manifestBytes); err != nil {
+		return nil, fmt.Errorf("build: store manifest: %w", err)
+	}
+	for _, t := range s.opts.Tags {
+		if err := s.dst.Tag(ctx, desc, t); err != nil {
+			return nil, fmt.Errorf("build: tag %s as %q: %w", desc.Digest, t, err)
+		}
+	}
+	return b, nil
+}
+
+// layersOf lists the layers a record's entries call for, in record order.
+func layersOf(rec *record) []ocispec.Descriptor {
+	var layers []ocispec.Descriptor
+	for _, e := range rec.Files {
+		switch e.Type {
+		case TypeFile:
+			layers = append(layers, ocispec.Descriptor{
+				MediaType:   FileMediaType,
+				Digest:      digest.Digest(e.Digest),
+				Size:        e.Size,
+				Annotations: map[string]string{ocispec.AnnotationTitle: e.Path},
+			})
+		case TypeTar:
+			layers = append(layers, ocispec.Descriptor{
+				MediaType: TarMediaType,
+				Digest:    digest.Digest(e.Digest),
+				Size:      e.Size,
+				Annotations: map[string]string{
+					ocispec.AnnotationTitle: e.Path,
+					AnnotationTarDigest:     e.TarDigest,
+					AnnotationUnpack:        "true",
+				},
+			})
+		}
+	}
+	return layers
+}
+
+func pushBytes(ctx context.Context, dst oras.Target, desc ocispec.Descriptor, data []byte) error {
+	if ok, err := dst.Exists(ctx, desc); err != nil {
+		return err
+	} else if ok {
+		return nil
+	}
+	if err := dst.Push(ctx, desc, bytes.NewReader(data)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+		return err
+	}
+	return nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// progressReader reports each read to fn.
+type progressReader struct {
+	r  io.Reader
+	fn func(int)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.fn(n)
+	return n, err
+}
