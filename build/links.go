@@ -2,6 +2,8 @@ package build
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"path"
 	"strings"
 )
@@ -24,8 +26,8 @@ func checkLinks(entries []entryRecord) error {
 }
 
 func checkLinkMap(links map[string]string) error {
-	for name, target := range links {
-		if err := resolveLink(links, name, target); err != nil {
+	for _, name := range slices.Sorted(maps.Keys(links)) { // the first bad link in path order
+		if err := resolveLink(links, name, links[name]); err != nil {
 			return fileErr(name, err)
 		}
 	}
