@@ -146,11 +146,11 @@ func (b *Build) Open(ctx context.Context, src content.Fetcher, path string) (io.
 			if errors.Is(err, errdef.ErrNotFound) {
 				err = fmt.Errorf("%w: %w", ErrMissingBlob, err)
 			}
-			return nil, fileErr(path, fmt.Errorf("fetch %s: %w", l.Digest, err))
+			return nil, fmt.Errorf("build: open %w", fileErr(path, fmt.Errorf("fetch %s: %w", l.Digest, err)))
 		}
 		return verifyingReader{content.NewVerifyReader(rc, l), rc}, nil
 	}
-	return nil, fileErr(path, fmt.Errorf("no file or packed directory at this path: %w", errdef.ErrNotFound))
+	return nil, fmt.Errorf("build: open %w", fileErr(path, fmt.Errorf("no file or packed directory at this path: %w", errdef.ErrNotFound)))
 }
 
 type verifyingReader struct {

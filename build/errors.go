@@ -53,7 +53,7 @@ type FileError struct {
 	Err  error  // the cause; often one of the Err values of this package
 }
 
-func (e *FileError) Error() string { return fmt.Sprintf("build: %q: %v", e.Path, e.Err) }
+func (e *FileError) Error() string { return fmt.Sprintf("%q: %v", e.Path, e.Err) }
 
 // Unwrap returns the cause.
 func (e *FileError) Unwrap() error { return e.Err }

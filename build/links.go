@@ -3,8 +3,8 @@ package build
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"path"
+	"slices"
 	"strings"
 )
 

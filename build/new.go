@@ -43,25 +43,33 @@ import (
 // fails before any I/O on dst with an error that names the file (see
 // [FileError]) and wraps one of this package's Err values.
 func New(ctx context.Context, dst oras.Target, app string, spec Spec, opts Options) (*Build, error) {
+	b, err := newBuild(ctx, dst, app, spec, opts)
+	if err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+	return b, nil
+}
+
+func newBuild(ctx context.Context, dst oras.Target, app string, spec Spec, opts Options) (*Build, error) {
 	if err := opts.fill(); err != nil {
 		return nil, err
 	}
 	if err := checkAppName(app); err != nil {
-		return nil, fmt.Errorf("build: %w", err)
+		return nil, err
 	}
 	if err := checkProcesses(spec.Processes); err != nil {
-		return nil, fmt.Errorf("build: %w", err)
+		return nil, fmt.Errorf("%w", err)
 	}
 	created, err := sde.Created(spec.Created)
 	if err != nil {
-		return nil, fmt.Errorf("build: %w: %w", ErrInvalidSpec, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidSpec, err)
 	}
 	var items []item
 	switch {
 	case spec.Dir != "" && len(spec.Files) > 0:
-		return nil, fmt.Errorf("build: %w: give Spec.Dir or Spec.Files, not both", ErrInvalidSpec)
+		return nil, fmt.Errorf("%w: give Spec.Dir or Spec.Files, not both", ErrInvalidSpec)
 	case len(spec.Tar) > 0 && spec.Dir == "":
-		return nil, fmt.Errorf("build: %w: Spec.Tar needs Spec.Dir", ErrInvalidSpec)
+		return nil, fmt.Errorf("%w: Spec.Tar needs Spec.Dir", ErrInvalidSpec)
 	case spec.Dir != "":
 		if items, err = collectDir(spec.Dir, spec.Tar); err != nil {
 			return nil, err
@@ -74,7 +82,7 @@ func New(ctx context.Context, dst oras.Target, app string, spec Spec, opts Optio
 			return nil, err
 		}
 	case spec.Image == "":
-		return nil, fmt.Errorf("build: %w: %w", ErrEmpty, errNoInput)
+		return nil, fmt.Errorf("%w: %w", ErrEmpty, errNoInput)
 	}
 
 	rec := &record{
@@ -122,16 +130,16 @@ func New(ctx context.Context, dst oras.Target, app string, spec Spec, opts Optio
 // adopt resolves the image a build adopts; it must be in dst already.
 func adopt(ctx context.Context, dst oras.Target, dgst digest.Digest) (*ocispec.Descriptor, error) {
 	if err := dgst.Validate(); err != nil {
-		return nil, fmt.Errorf("build: Spec.Image %q: %w: %w", dgst, ErrInvalidSpec, err)
+		return nil, fmt.Errorf("Spec.Image %q: %w: %w", dgst, ErrInvalidSpec, err)
 	}
 	desc, err := dst.Resolve(ctx, dgst.String())
 	if err != nil {
-		return nil, fmt.Errorf("build: adopt image %s: %w", dgst, err)
+		return nil, fmt.Errorf("adopt image %s: %w", dgst, err)
 	}
 	switch desc.MediaType {
 	case ocispec.MediaTypeImageManifest, ocispec.MediaTypeImageIndex, mediaTypeDockerManifest, mediaTypeDockerList:
 	default:
-		return nil, fmt.Errorf("build: adopt image %s: %w: %q is not an image manifest or index", dgst, ErrMediaType, desc.MediaType)
+		return nil, fmt.Errorf("adopt image %s: %w: %q is not an image manifest or index", dgst, ErrMediaType, desc.MediaType)
 	}
 	return &ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}, nil
 }
@@ -320,15 +328,15 @@ func (s *storer) advance(name string, n int64) {
 // a valid build, and sets the tags.
 func (s *storer) finish(ctx context.Context, rec *record, subject *ocispec.Descriptor) (*Build, error) {
 	if err := rec.validate(); err != nil {
-		return nil, fmt.Errorf("build: %w", err)
+		return nil, fmt.Errorf("%w", err)
 	}
 	recBytes, err := rec.encode()
 	if err != nil {
-		return nil, fmt.Errorf("build: encode record: %w", err)
+		return nil, fmt.Errorf("encode record: %w", err)
 	}
 	config := content.NewDescriptorFromBytes(MediaType, recBytes)
 	if err := pushBytes(ctx, s.dst, config, recBytes); err != nil {
-		return nil, fmt.Errorf("build: store record: %w", err)
+		return nil, fmt.Errorf("store record: %w", err)
 	}
 	layers := layersOf(rec)
 	if len(layers) == 0 {
@@ -336,7 +344,7 @@ func (s *storer) finish(ctx context.Context, rec *record, subject *ocispec.Descr
 		// one layer (image-spec, "Guidelines for Artifact Usage").
 		empty := ocispec.DescriptorEmptyJSON
 		if err := pushBytes(ctx, s.dst, empty, empty.Data); err != nil {
-			return nil, fmt.Errorf("build: store empty layer: %w", err)
+			return nil, fmt.Errorf("store empty layer: %w", err)
 		}
 		layers = []ocispec.Descriptor{{MediaType: empty.MediaType, Digest: empty.Digest, Size: empty.Size}}
 	}
@@ -358,19 +366,19 @@ func (s *storer) finish(ctx context.Context, rec *record, subject *ocispec.Descr
 	}
 	manifestBytes, err := json.Marshal(m)
 	if err != nil {
-		return nil, fmt.Errorf("build: encode manifest: %w", err)
+		return nil, fmt.Errorf("encode manifest: %w", err)
 	}
 	b, err := parse(manifestBytes, recBytes)
 	if err != nil {
-		return nil, fmt.Errorf("build: made an invalid build: %w", err)
+		return nil, fmt.Errorf("made an invalid build: %w", err)
 	}
 	desc := b.Descriptor()
 	if err := pushBytes(ctx, s.dst, desc, manifestBytes); err != nil {
-		return nil, fmt.Errorf("build: store manifest: %w", err)
+		return nil, fmt.Errorf("store manifest: %w", err)
 	}
 	for _, t := range s.opts.Tags {
 		if err := s.dst.Tag(ctx, desc, t); err != nil {
-			return nil, fmt.Errorf("build: tag %s as %q: %w", desc.Digest, t, err)
+			return nil, fmt.Errorf("tag %s as %q: %w", desc.Digest, t, err)
 		}
 	}
 	return b, nil

@@ -38,14 +38,14 @@ var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 
 func (o *Options) fill() error {
 	if o.Concurrency < 0 {
-		return fmt.Errorf("build: Options.Concurrency: %w: negative", ErrInvalidSpec)
+		return fmt.Errorf("Options.Concurrency: %w: negative", ErrInvalidSpec)
 	}
 	if o.Concurrency == 0 {
 		o.Concurrency = defaultConcurrency
 	}
 	for i, t := range o.Tags {
 		if !tagRE.MatchString(t) {
-			return fmt.Errorf("build: Options.Tags[%d] %q: %w: a tag is 1-128 of [A-Za-z0-9_.-], not starting with '.' or '-'", i, t, ErrInvalidSpec)
+			return fmt.Errorf("Options.Tags[%d] %q: %w: a tag is 1-128 of [A-Za-z0-9_.-], not starting with '.' or '-'", i, t, ErrInvalidSpec)
 		}
 	}
 	if o.Logger == nil {

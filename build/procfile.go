@@ -2,6 +2,7 @@ package build
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -17,15 +18,11 @@ const maxProcfile = 1 << 20
 // duplicate name or more than 1 MiB of input is an error that names the
 // line. The processes come back in file order, none marked Admin.
 func ParseProcfile(r io.Reader) ([]Process, error) {
-	sc := bufio.NewScanner(io.LimitReader(r, maxProcfile+1))
+	lr := &io.LimitedReader{R: r, N: maxProcfile + 1}
+	sc := bufio.NewScanner(lr)
 	sc.Buffer(make([]byte, 0, 4096), maxProcfile+1)
 	var ps []Process
-	read := 0
 	for line := 1; sc.Scan(); line++ {
-		read += len(sc.Bytes()) + 1
-		if read > maxProcfile+1 {
-			return nil, fmt.Errorf("build: Procfile: %w: longer than %d bytes", ErrInvalidSpec, maxProcfile)
-		}
 		text := strings.TrimSuffix(sc.Text(), "\r")
 		trimmed := strings.TrimSpace(text)
 		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
@@ -41,8 +38,11 @@ func ParseProcfile(r io.Reader) ([]Process, error) {
 		}
 		ps = append(ps, p)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("build: Procfile: %w: %w", ErrInvalidSpec, err)
+	if err := sc.Err(); err != nil && !errors.Is(err, bufio.ErrTooLong) {
+		return nil, fmt.Errorf("build: Procfile: %w", err)
+	}
+	if lr.N <= 0 {
+		return nil, fmt.Errorf("build: Procfile: %w: longer than %d bytes", ErrInvalidSpec, maxProcfile)
 	}
 	return ps, nil
 }
