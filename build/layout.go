@@ -18,13 +18,17 @@ import (
 )
 
 // Ingester is a store that takes a blob whose digest is not known in
-// advance and hashes it while writing it. [New] uses it when the target has
+// advance and hashes it as it stores it. [New] uses it when the target has
 // it, so that each file is read once and hashed once; other targets get a
-// hashing pass before the push.
+// hashing pass before the push. New finds it with a type assertion on its
+// target: a wrapper around a [Layout] must implement Ingester itself to
+// keep the single pass.
 type Ingester interface {
 	// Ingest stores what r yields as a blob of mediaType and returns its
-	// descriptor. A blob the store already has is kept as it is.
-	Ingest(ctx context.Context, mediaType string, r io.Reader) (ocispec.Descriptor, error)
+	// descriptor. A blob the store already has is kept as it is. If
+	// progress is not nil, it is called with the number of bytes done as
+	// the blob is stored.
+	Ingest(ctx context.Context, mediaType string, r io.Reader, progress func(n int64)) (ocispec.Descriptor, error)
 }
 
 // Layout is an OCI image layout on disk: oras-go's content/oci store, which
@@ -92,54 +96,90 @@ func (l *Layout) Tags(ctx context.Context, last string, fn func(tags []string) e
 	return l.store.Tags(ctx, last, fn)
 }
 
-// Ingest streams r into a temporary file in the layout while hashing it,
-// then moves it to its content address, blobs/<alg>/<hex>. Nothing is
-// held in memory beyond one copy buffer; if the blob exists already, the
-// temporary file is removed and the stored blob kept.
-func (l *Layout) Ingest(ctx context.Context, mediaType string, r io.Reader) (desc ocispec.Descriptor, err error) {
+// Ingest copies r into a temporary file in the layout, hashes that copy,
+// and moves it to its content address, blobs/<alg>/<hex>. When r is an
+// *os.File the copy is made by the kernel (copy_file_range, a reflink on
+// file systems that have them), so the source is read once and only the
+// layout's own copy is hashed: the digest is always that of the stored
+// bytes, even if the source changes meanwhile. Other readers are hashed as
+// they are written. Nothing is held in memory beyond one copy buffer; if the
+// blob exists already, the temporary file is removed and the stored blob
+// kept.
+func (l *Layout) Ingest(ctx context.Context, mediaType string, r io.Reader, progress func(n int64)) (desc ocispec.Descriptor, err error) {
 	dir := filepath.Join(l.root, "ingest")
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("build: ingest: %w", err)
 	}
-	f, err := os.CreateTemp(dir, "slipway_*")
+	tmp, err := os.CreateTemp(dir, "slipway_*")
 	if err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("build: ingest: %w", err)
 	}
-	tmp := f.Name()
 	defer func() {
 		if err != nil {
-			f.Close()
-			os.Remove(tmp)
+			tmp.Close()
+			os.Remove(tmp.Name())
 		}
 	}()
+	if progress == nil {
+		progress = func(int64) {}
+	}
 	dg := digest.SHA256.Digester()
 	buf := make([]byte, copyBufferSize)
-	n, err := io.CopyBuffer(io.MultiWriter(f, dg.Hash()), ctxReader{ctx, r}, buf)
+	var n int64
+	if f, ok := r.(*os.File); ok {
+		if err := kernelCopy(ctx, tmp, f); err != nil {
+			return ocispec.Descriptor{}, err
+		}
+		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+			return ocispec.Descriptor{}, err
+		}
+		n, err = io.CopyBuffer(dg.Hash(), &progressReader{ctxReader{ctx, tmp}, progress}, buf)
+	} else {
+		n, err = io.CopyBuffer(io.MultiWriter(tmp, dg.Hash()), &progressReader{ctxReader{ctx, r}, progress}, buf)
+	}
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	if err := f.Close(); err != nil {
+	if err := tmp.Close(); err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("build: ingest: %w", err)
 	}
 	d := dg.Digest()
 	desc = ocispec.Descriptor{MediaType: mediaType, Digest: d, Size: n}
 	target := filepath.Join(l.root, ocispec.ImageBlobsDir, d.Algorithm().String(), d.Encoded())
 	if _, err := os.Stat(target); err == nil {
-		os.Remove(tmp)
+		os.Remove(tmp.Name())
 		return desc, nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return ocispec.Descriptor{}, fmt.Errorf("build: ingest %s: %w", d, err)
 	}
-	if err := os.Chmod(tmp, 0o444); err != nil {
+	if err := os.Chmod(tmp.Name(), 0o444); err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("build: ingest %s: %w", d, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(target), 0o777); err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("build: ingest %s: %w", d, err)
 	}
-	if err := os.Rename(tmp, target); err != nil {
+	if err := os.Rename(tmp.Name(), target); err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("build: ingest %s: %w", d, err)
 	}
 	return desc, nil
+}
+
+// kernelCopy copies src to dst in chunks, so that ctx can stop it; os.File
+// makes each chunk one copy_file_range call where the kernel has it.
+func kernelCopy(ctx context.Context, dst, src *os.File) error {
+	const chunk = 64 << 20
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, err := dst.ReadFrom(&io.LimitedReader{R: src, N: chunk})
+		if err != nil {
+			return err
+		}
+		if n < chunk {
+			return nil
+		}
+	}
 }
 
 // copyBufferSize is the size of the one buffer each file copy uses.

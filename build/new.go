@@ -256,7 +256,7 @@ func (s *storer) store(ctx context.Context, it *item) error {
 				return fileErr(it.entry.Path, err)
 			}
 			defer f.Close()
-			d, err := ing.Ingest(ctx, mediaType, s.counting(it.entry.Path, f))
+			d, err := ing.Ingest(ctx, mediaType, f, func(n int64) { s.advance(it.entry.Path, n) })
 			if err != nil {
 				return fileErr(it.entry.Path, err)
 			}
@@ -311,7 +311,7 @@ func hashFile(ctx context.Context, p string) (ocispec.Descriptor, error) {
 }
 
 func (s *storer) counting(name string, r io.Reader) io.Reader {
-	return &progressReader{r: r, fn: func(n int) { s.advance(name, int64(n)) }}
+	return &progressReader{r, func(n int64) { s.advance(name, n) }}
 }
 
 func (s *storer) advance(name string, n int64) {
@@ -438,11 +438,11 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // progressReader reports each read to fn.
 type progressReader struct {
 	r  io.Reader
-	fn func(int)
+	fn func(int64)
 }
 
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
-	p.fn(n)
+	p.fn(int64(n))
 	return n, err
 }
