@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+	"github.com/spf13/cobra"
+
+	"github.com/slipway-dev/slipway/build"
+)
+
+// buildFlags are the settings of slipway build, as its flags give them.
+type buildFlags struct {
+	dir, app    string
+	source      string
+	revision    string
+	dirty       bool
+	builder     string
+	procfile    string
+	processes   []build.Process // --process and --admin, in command-line order
+	tars        []string
+	image       string
+	concurrency int
+	plainHTTP   bool
+	ociLayout   bool
+	noProgress  bool
+}
+
+func newBuildCmd() *cobra.Command {
+	var f buildFlags
+	cmd := &cobra.Command{
+		Use:   "build --dir DIR --app NAME [flags] REF",
+		Short: "Store a directory tree as a build of an app",
+		Long: `Build stores the tree in DIR as an immutable, content-addressed build of the app
+NAME: one layer per regular file (or per directory packed with --tar), its
+symbolic links, declared processes and source in the build record. Links
+pointing outside DIR, devices, sockets and FIFOs are refused. Go binaries in
+the tree add their module, toolchain and VCS revision.
+
+REF is where the build goes:
+  HOST[:PORT]/REPO[:TAG]   a registry repository (HTTPS; --plain-http for HTTP,
+                           e.g. a registry on the loopback interface)
+  DIR[:TAG]                an OCI image layout, with --oci-layout; it is created
+                           if missing
+A TAG in REF is set on the build once it is stored. A digest in REF is refused:
+the build's digest comes from its contents.
+
+Registry credentials come from the docker configuration ($DOCKER_CONFIG or
+~/.docker/config.json and its credential helpers): log in with docker login or
+oras login.
+
+The creation time recorded in the build is SOURCE_DATE_EPOCH (seconds since the
+Unix epoch) if set, else the epoch itself, never the clock: the same inputs give
+the same digest.
+
+The output ends with the stored build's reference by digest, HOST[:PORT]/REPO@DIGEST
+or DIR@DIGEST, on a line of its own. On a terminal, a progress bar is drawn on
+stderr.
+
+Exit status: 0 if the build is stored, 2 on bad input or any other error.`,
+		Example: `  slipway build --plain-http --dir dist --app shop \
+    --process web="bin/server --port 8080" --admin migrate="bin/migrate up" \
+    127.0.0.1:5000/shop:v1
+
+  slipway build --oci-layout --dir dist --app shop --procfile Procfile \
+    --source https://github.com/acme/shop --revision "$(git rev-parse HEAD)" \
+    ./builds:v1`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return fmt.Errorf("want one REF argument, got %d", len(args))
+			}
+			return nil
+		},
+		RunE: action(func(cmd *cobra.Command, args []string) error {
+			return f.run(cmd.Context(), args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
+		}),
+	}
+
+	fl := cmd.Flags()
+	fl.SortFlags = false
+	fl.StringVar(&f.dir, "dir", "", "store the tree in `DIR` (required)")
+	fl.StringVar(&f.app, "app", "", "the app's `NAME`: lowercase letters, digits and inner '-' (required)")
+	fl.Var(processFlag{&f.processes, false}, "process", "declare a process type, e.g. web=\"bin/server --port 8080\" (repeatable)")
+	fl.Var(processFlag{&f.processes, true}, "admin", "declare an admin one-off process, e.g. migrate=\"bin/migrate up\" (repeatable)")
+	fl.StringVar(&f.procfile, "procfile", "", "declare the processes of a Procfile `FILE` (\"name: command\" lines), before those of --process and --admin")
+	fl.StringVar(&f.source, "source", "", "the source repository's `URL`, e.g. https://github.com/acme/shop")
+	fl.StringVar(&f.revision, "revision", "", "the source revision `REV` (commit ID); Go binaries in DIR fill it in if empty")
+	fl.BoolVar(&f.dirty, "dirty", false, "record that the source tree had uncommitted changes")
+	fl.StringVar(&f.builder, "builder", "", "who or what made the build: an `ID` such as a CI job URI")
+	fl.StringArrayVar(&f.tars, "tar", nil, "pack `SUBDIR` of DIR as one tar+gzip layer (repeatable)")
+	fl.StringVar(&f.image, "image", "", "adopt the container image with this `DIGEST`, already in the target")
+	fl.IntVar(&f.concurrency, "concurrency", 0, "store `N` files at once (0: the library's default)")
+	fl.BoolVar(&f.plainHTTP, "plain-http", false, "talk to the registry over HTTP, not HTTPS")
+	fl.BoolVar(&f.ociLayout, "oci-layout", false, "REF is an OCI image layout directory, DIR[:TAG]")
+	fl.BoolVar(&f.noProgress, "no-progress", false, "draw no progress bar, even on a terminal")
+	_ = cmd.MarkFlagRequired("dir") // errors only for an undefined flag
+	_ = cmd.MarkFlagRequired("app")
+	cmd.MarkFlagsMutuallyExclusive("plain-http", "oci-layout")
+	return cmd
+}
+
+// run stores the build and reports it on stdout, its reference by digest
+// last; a progress bar goes to stderr.
+func (f *buildFlags) run(ctx context.Context, ref string, stdout, stderr io.Writer) error {
+	spec, err := f.spec()
+	if err != nil {
+		return err
+	}
+	dst, err := openTarget(ctx, ref, f.plainHTTP, f.ociLayout)
+	if err != nil {
+		return err
+	}
+	opts := build.Options{Concurrency: f.concurrency}
+	if dst.tag != "" {
+		opts.Tags = []string{dst.tag}
+	}
+	var bar *progress
+	if !f.noProgress {
+		bar = newProgress(stderr)
+	}
+	if bar != nil {
+		opts.Progress = bar.update
+	}
+	b, err := build.New(ctx, dst.store, f.app, spec, opts)
+	bar.stop()
+	if err != nil {
+		return err
+	}
+	report(stdout, b, opts.Tags, dst.ref(b.Digest()))
+	return nil
+}
+
+// spec makes the build.Spec the flags describe, reading the Procfile.
+func (f *buildFlags) spec() (build.Spec, error) {
+	if err := checkSource(f.source); err != nil {
+		return build.Spec{}, err
+	}
+	var procs []build.Process
+	if f.procfile != "" {
+		r, err := os.Open(f.procfile)
+		if err != nil {
+			return build.Spec{}, fmt.Errorf("--procfile: %w", err)
+		}
+		defer r.Close()
+		if procs, err = build.ParseProcfile(r); err != nil {
+			return build.Spec{}, fmt.Errorf("--procfile %s: %w", f.procfile, err)
+		}
+	}
+	return build.Spec{
+		Dir:       f.dir,
+		Tar:       f.tars,
+		Image:     digest.Digest(f.image),
+		Source:    build.Source{Repository: f.source, Revision: f.revision, Dirty: f.dirty},
+		Builder:   f.builder,
+		Processes: append(procs, f.processes...),
+	}, nil
+}
+
+// checkSource refuses a --source that is not an absolute URL or that
+// carries user info or a query: the URL is published with the build, and
+// those parts hold tokens. The message leaves them out.
+func checkSource(source string) error {
+	if source == "" {
+		return nil
+	}
+	u, err := url.Parse(source)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return fmt.Errorf("--source: not an absolute URL; want e.g. https://github.com/acme/shop")
+	}
+	if u.User != nil || u.RawQuery != "" {
+		clean := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
+		return fmt.Errorf("--source %s: holds user info or a query, which would be published with the build; give the URL without them", clean.String())
+	}
+	return nil
+}
+
+// processFlag is the value of --process (admin false) and --admin (admin
+// true): each NAME=COMMAND is appended to one list, so that the processes
+// keep the order of the command line.
+type processFlag struct {
+	list  *[]build.Process
+	admin bool
+}
+
+func (p processFlag) Set(s string) error {
+	name, command, ok := strings.Cut(s, "=")
+	if !ok {
+		return fmt.Errorf("want NAME=COMMAND")
+	}
+	*p.list = append(*p.list, build.Process{Name: name, Command: command, Admin: p.admin})
+	return nil
+}
+
+func (p processFlag) String() string { return "" }
+func (p processFlag) Type() string   { return "NAME=COMMAND" }
+
+// report writes what was stored, a few lines, the last one ref.
+func report(w io.Writer, b *build.Build, tags []string, ref string) {
+	var files, links, dirs int
+	var size int64
+	for _, e := range b.Entries() {
+		switch e.Type {
+		case build.TypeFile:
+			files++
+			size += e.Size
+		case build.TypeSymlink:
+			links++
+		case build.TypeTar:
+			dirs++
+			size += e.Size
+		}
+	}
+	what := []string{count(int64(files), "file", "files"), count(int64(links), "link", "links")}
+	if dirs > 0 {
+		what = append(what, count(int64(dirs), "packed directory", "packed directories"))
+	}
+	fmt.Fprintf(w, "Built %s: %s, %s\n", b.App(), strings.Join(what, ", "), count(size, "byte", "bytes"))
+	if img, ok := b.Image(); ok {
+		fmt.Fprintf(w, "Image: %s\n", img.Digest)
+	}
+	if src := b.Source(); src != (build.Source{}) {
+		line := strings.TrimSpace(src.Repository + " " + src.Revision)
+		if src.Dirty {
+			line = strings.TrimSpace(line + " (dirty)")
+		}
+		fmt.Fprintf(w, "Source: %s\n", line)
+	}
+	if tc := b.Toolchain(); tc != "" {
+		if m := b.Module(); m != "" {
+			tc += " (module " + m + ")"
+		}
+		fmt.Fprintf(w, "Toolchain: %s\n", tc)
+	}
+	if ps := b.Processes(); len(ps) > 0 {
+		names := make([]string, len(ps))
+		for i, p := range ps {
+			names[i] = p.Name
+			if p.Admin {
+				names[i] += " (admin)"
+			}
+		}
+		fmt.Fprintf(w, "Processes: %s\n", strings.Join(names, ", "))
+	}
+	if len(tags) > 0 {
+		fmt.Fprintf(w, "Tags: %s\n", strings.Join(tags, ", "))
+	}
+	fmt.Fprintln(w, ref)
+}
+
+// count says n things in English.
+func count(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
