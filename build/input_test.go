@@ -56,6 +56,9 @@ func TestBadInput(t *testing.T) {
 		{name: "tar of a file", spec: build.Spec{Dir: good, Tar: []string{"f"}}, is: build.ErrInvalidSpec, path: "f", mention: "Spec.Tar"},
 		{name: "tar of nothing", spec: build.Spec{Dir: good, Tar: []string{"nope"}}, is: build.ErrInvalidSpec, path: "nope"},
 		{name: "bad image digest", spec: build.Spec{Image: "sha256:xyz"}, is: build.ErrInvalidSpec, mention: "Spec.Image"},
+		{name: "token in repository", spec: build.Spec{Dir: good, Source: build.Source{Repository: "https://x-token:s3cr3t@example.invalid/shop"}}, is: build.ErrInvalidSpec, mention: "Spec.Source"},
+		{name: "token user in repository", spec: build.Spec{Dir: good, Source: build.Source{Repository: "https://ghp_s3cr3t@example.invalid/shop"}}, is: build.ErrInvalidSpec, mention: "user information"},
+		{name: "token query in repository", spec: build.Spec{Dir: good, Source: build.Source{Repository: "https://example.invalid/shop?token=s3cr3t"}}, is: build.ErrInvalidSpec, mention: "query"},
 		{name: "negative concurrency", spec: build.Spec{Dir: good}, opts: build.Options{Concurrency: -1}, is: build.ErrInvalidSpec, mention: "Options.Concurrency"},
 		{name: "bad tag", spec: build.Spec{Dir: good}, opts: build.Options{Tags: []string{"ok", "no/slash"}}, is: build.ErrInvalidSpec, mention: "Options.Tags[1]"},
 	}
@@ -78,6 +81,7 @@ func TestBadInput(t *testing.T) {
 			if tc.mention != "" {
 				assert.Contains(t, err.Error(), tc.mention)
 			}
+			assert.NotContains(t, err.Error(), "s3cr3t", "no secret in an error")
 			tags, _ := store.Resolve(t.Context(), "latest")
 			assert.Empty(t, tags.Digest, "nothing stored")
 		})

@@ -58,7 +58,10 @@ func newBuild(ctx context.Context, dst oras.Target, app string, spec Spec, opts 
 		return nil, err
 	}
 	if err := checkProcesses(spec.Processes); err != nil {
-		return nil, fmt.Errorf("%w", err)
+		return nil, err
+	}
+	if err := checkRepository(spec.Source.Repository); err != nil {
+		return nil, fmt.Errorf("Spec.Source: %w", err)
 	}
 	created, err := sde.Created(spec.Created)
 	if err != nil {

@@ -3,6 +3,7 @@ package build
 import (
 	"fmt"
 	"io/fs"
+	"net/url"
 	"path"
 	"regexp"
 	"strconv"
@@ -123,6 +124,11 @@ func (r *record) validate() error {
 	if err := checkProcesses(toProcesses(r.Processes)); err != nil {
 		return err
 	}
+	if r.Source != nil {
+		if err := checkRepository(r.Source.Repository); err != nil {
+			return err
+		}
+	}
 	seen := make(map[string]EntryType, len(r.Files))
 	for i, e := range r.Files {
 		if err := checkPath(e.Path); err != nil {
@@ -202,6 +208,26 @@ func (e *entryRecord) validate() error {
 		if _, err := digest.Parse(e.TarDigest); err != nil {
 			return fmt.Errorf("tar digest: %w", err)
 		}
+	}
+	return nil
+}
+
+// checkRepository refuses a source repository URL that carries
+// credentials (user information, a query or a fragment), so that no token
+// is ever recorded or published. The message never repeats the URL.
+func checkRepository(repo string) error {
+	if repo == "" || !strings.Contains(repo, "://") {
+		return nil // empty, or scp-like "git@host:path"
+	}
+	u, err := url.Parse(repo)
+	if err != nil {
+		return fmt.Errorf("source repository: %w: not a valid URL", ErrInvalidSpec)
+	}
+	if _, hasPassword := u.User.Password(); hasPassword || (u.User != nil && (u.Scheme == "http" || u.Scheme == "https")) {
+		return fmt.Errorf("source repository: %w: the URL holds user information; credentials are never recorded", ErrInvalidSpec)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("source repository: %w: the URL holds a query or fragment; credentials are never recorded", ErrInvalidSpec)
 	}
 	return nil
 }
