@@ -445,3 +445,23 @@ func TestLinks(t *testing.T) {
 		})
 	}
 }
+
+func TestLayoutCreatedOnFirstWrite(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "layout")
+	l, err := build.OpenLayout(t.Context(), dir)
+	require.NoError(t, err)
+	_, err = build.New(t.Context(), l, "Bad!", build.Spec{Files: []build.File{{Name: "a", Linkname: "b"}}}, build.Options{})
+	require.ErrorIs(t, err, build.ErrInvalidName)
+	_, err = os.Stat(dir)
+	assert.ErrorIs(t, err, fs.ErrNotExist, "bad input leaves no empty layout behind")
+	_, err = build.Load(t.Context(), l, "v1")
+	assert.ErrorIs(t, err, errdef.ErrNotFound)
+
+	b, err := build.New(t.Context(), l, "shop", build.Spec{Files: []build.File{{Name: "a", Reader: strings.NewReader("x")}}}, build.Options{Tags: []string{"v1"}})
+	require.NoError(t, err)
+	again, err := build.OpenLayout(t.Context(), dir)
+	require.NoError(t, err)
+	loaded, err := build.Load(t.Context(), again, "v1")
+	require.NoError(t, err)
+	assert.Equal(t, b.Digest(), loaded.Digest())
+}

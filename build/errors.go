@@ -3,6 +3,7 @@ package build
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 )
 
 // Errors a caller may branch on with [errors.Is]. Errors about one file
@@ -58,4 +59,11 @@ func (e *FileError) Error() string { return fmt.Sprintf("%q: %v", e.Path, e.Err)
 // Unwrap returns the cause.
 func (e *FileError) Unwrap() error { return e.Err }
 
-func fileErr(path string, err error) error { return &FileError{Path: path, Err: err} }
+// fileErr attaches path to err. An *fs.PathError gives up its own path, so
+// that messages name the file once: `"bin/x": open: permission denied`.
+func fileErr(path string, err error) error {
+	if pe, ok := err.(*fs.PathError); ok {
+		err = fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	return &FileError{Path: path, Err: err}
+}

@@ -8,12 +8,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/oci"
+	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry"
 )
 
@@ -33,10 +35,14 @@ type Ingester interface {
 
 // Layout is an OCI image layout on disk: oras-go's content/oci store, which
 // does all reading, tagging and indexing, plus [Ingester] for single-pass
-// writes of blobs. It is safe for concurrent use within one process.
+// writes of blobs. A layout that does not exist yet is created by the first
+// write, so a command that fails on bad input leaves no empty layout
+// behind. It is safe for concurrent use within one process.
 type Layout struct {
-	store *oci.Store
-	root  string
+	root string
+
+	mu    sync.Mutex
+	store *oci.Store // nil until the layout exists
 }
 
 var (
@@ -46,54 +52,106 @@ var (
 	_ Ingester             = (*Layout)(nil)
 )
 
-// OpenLayout opens the OCI image layout in dir, creating dir and the layout
-// if they do not exist.
+// OpenLayout opens the OCI image layout in dir. If dir does not exist, the
+// layout is created by the first write; until then it is empty.
 func OpenLayout(ctx context.Context, dir string) (*Layout, error) {
 	root, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("build: layout %q: %w", dir, err)
 	}
-	s, err := oci.NewWithContext(ctx, root)
-	if err != nil {
+	l := &Layout{root: root}
+	if _, err := os.Stat(root); err == nil {
+		if _, err := l.open(ctx, true); err != nil {
+			return nil, err
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("build: layout %q: %w", dir, err)
 	}
-	return &Layout{store: s, root: root}, nil
+	return l, nil
+}
+
+// open returns the store, creating the layout on disk if create is set;
+// without create it returns nil while the layout does not exist.
+func (l *Layout) open(ctx context.Context, create bool) (*oci.Store, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.store != nil || !create {
+		return l.store, nil
+	}
+	s, err := oci.NewWithContext(ctx, l.root)
+	if err != nil {
+		return nil, fmt.Errorf("build: layout %q: %w", l.root, err)
+	}
+	l.store = s
+	return s, nil
+}
+
+func (l *Layout) notFound(what string) error {
+	return fmt.Errorf("%s: layout %q is empty: %w", what, l.root, errdef.ErrNotFound)
 }
 
 // Fetch opens the blob or manifest target describes.
 func (l *Layout) Fetch(ctx context.Context, target ocispec.Descriptor) (io.ReadCloser, error) {
-	return l.store.Fetch(ctx, target)
+	s, _ := l.open(ctx, false)
+	if s == nil {
+		return nil, l.notFound(target.Digest.String())
+	}
+	return s.Fetch(ctx, target)
 }
 
 // Push stores a blob or manifest whose descriptor is known; the bytes are
 // verified against it.
 func (l *Layout) Push(ctx context.Context, expected ocispec.Descriptor, r io.Reader) error {
-	return l.store.Push(ctx, expected, r)
+	s, err := l.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	return s.Push(ctx, expected, r)
 }
 
 // Exists reports whether the layout has target.
 func (l *Layout) Exists(ctx context.Context, target ocispec.Descriptor) (bool, error) {
-	return l.store.Exists(ctx, target)
+	s, _ := l.open(ctx, false)
+	if s == nil {
+		return false, nil
+	}
+	return s.Exists(ctx, target)
 }
 
 // Resolve finds the manifest a tag or digest names.
 func (l *Layout) Resolve(ctx context.Context, reference string) (ocispec.Descriptor, error) {
-	return l.store.Resolve(ctx, reference)
+	s, _ := l.open(ctx, false)
+	if s == nil {
+		return ocispec.Descriptor{}, l.notFound(reference)
+	}
+	return s.Resolve(ctx, reference)
 }
 
 // Tag points reference at desc, which must be stored already.
 func (l *Layout) Tag(ctx context.Context, desc ocispec.Descriptor, reference string) error {
-	return l.store.Tag(ctx, desc, reference)
+	s, err := l.open(ctx, true)
+	if err != nil {
+		return err
+	}
+	return s.Tag(ctx, desc, reference)
 }
 
 // Predecessors lists the manifests that refer to node.
 func (l *Layout) Predecessors(ctx context.Context, node ocispec.Descriptor) ([]ocispec.Descriptor, error) {
-	return l.store.Predecessors(ctx, node)
+	s, _ := l.open(ctx, false)
+	if s == nil {
+		return nil, nil
+	}
+	return s.Predecessors(ctx, node)
 }
 
 // Tags lists the layout's tags in order, starting after last.
 func (l *Layout) Tags(ctx context.Context, last string, fn func(tags []string) error) error {
-	return l.store.Tags(ctx, last, fn)
+	s, _ := l.open(ctx, false)
+	if s == nil {
+		return nil
+	}
+	return s.Tags(ctx, last, fn)
 }
 
 // Ingest copies r into a temporary file in the layout, hashes that copy,
@@ -106,6 +164,9 @@ func (l *Layout) Tags(ctx context.Context, last string, fn func(tags []string) e
 // blob exists already, the temporary file is removed and the stored blob
 // kept.
 func (l *Layout) Ingest(ctx context.Context, mediaType string, r io.Reader, progress func(n int64)) (desc ocispec.Descriptor, err error) {
+	if _, err := l.open(ctx, true); err != nil {
+		return ocispec.Descriptor{}, err
+	}
 	dir := filepath.Join(l.root, "ingest")
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("build: ingest: %w", err)
