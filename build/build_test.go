@@ -465,3 +465,15 @@ func TestLayoutCreatedOnFirstWrite(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, b.Digest(), loaded.Digest())
 }
+
+func TestRootLinkIsFollowed(t *testing.T) {
+	base := t.TempDir()
+	real := filepath.Join(base, "releases", "7")
+	demoTree.write(t, real, false)
+	require.NoError(t, os.Symlink(filepath.Join("releases", "7"), filepath.Join(base, "current")))
+	viaLink, err := build.New(t.Context(), memory.New(), "shop", demoSpec(filepath.Join(base, "current")), build.Options{})
+	require.NoError(t, err)
+	direct, err := build.New(t.Context(), memory.New(), "shop", demoSpec(real), build.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, direct.Digest(), viaLink.Digest())
+}

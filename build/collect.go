@@ -39,6 +39,12 @@ func collectDir(dir string, tars []string) ([]item, error) {
 	if err != nil {
 		return nil, fileErr(dir, err)
 	}
+	// The root itself may be a link (a "current" release directory, say):
+	// that one is followed, nothing below it.
+	given := dir
+	if dir, err = filepath.EvalSymlinks(dir); err != nil {
+		return nil, fileErr(given, err)
+	}
 	if !info.IsDir() {
 		return nil, fileErr(dir, fmt.Errorf("%w: not a directory", ErrInvalidSpec))
 	}
