@@ -3,6 +3,7 @@ package build_test
 import (
 	"archive/tar"
 	"compress/gzip"
+	"context"
 	"errors"
 	"io"
 	"io/fs"
@@ -476,4 +477,40 @@ func TestRootLinkIsFollowed(t *testing.T) {
 	direct, err := build.New(t.Context(), memory.New(), "shop", demoSpec(real), build.Options{})
 	require.NoError(t, err)
 	assert.Equal(t, direct.Digest(), viaLink.Digest())
+}
+
+// failingTarget fails the n-th blob push, after n-1 have gone through.
+type failingTarget struct {
+	*countingTarget
+	n int
+}
+
+func (f *failingTarget) Push(ctx context.Context, d ocispec.Descriptor, r io.Reader) error {
+	if f.pushes() == f.n-1 {
+		return errors.New("connection reset")
+	}
+	return f.countingTarget.Push(ctx, d, r)
+}
+
+// TestFailedUploadLeavesNoTag breaks a build in the middle of its uploads.
+func TestFailedUploadLeavesNoTag(t *testing.T) {
+	src := t.TempDir()
+	demoTree.write(t, src, false)
+	for _, reg := range registrytest.All(t) {
+		t.Run(reg.Name, func(t *testing.T) {
+			repo := reg.Repository(t, "acme/halfway")
+			dst := &failingTarget{countingTarget: newCounting(repo), n: 3}
+			_, err := build.New(t.Context(), dst, "shop", demoSpec(src), build.Options{Tags: []string{"v1"}, Concurrency: 1})
+			require.ErrorContains(t, err, "connection reset")
+			assert.Equal(t, 2, dst.pushes(), "two blobs went up before the failure")
+			_, err = repo.Resolve(t.Context(), "v1")
+			assert.ErrorIs(t, err, errdef.ErrNotFound, "no tag")
+
+			b, err := build.New(t.Context(), newCounting(repo), "shop", demoSpec(src), build.Options{Tags: []string{"v1"}})
+			require.NoError(t, err, "a retry completes the build")
+			got, err := build.Load(t.Context(), repo, "v1")
+			require.NoError(t, err)
+			assert.Equal(t, b.Digest(), got.Digest())
+		})
+	}
 }
