@@ -181,6 +181,21 @@ func Load(ctx context.Context, src oras.ReadOnlyTarget, ref string) (*Build, err
 		return nil, fmt.Errorf("build: resolve %q: %w", ref, err)
 	}
 	wrap := func(err error) error { return fmt.Errorf("build: load %s@%s: %w", ref, desc.Digest, err) }
+	if desc.MediaType == mediaTypeUnknown && desc.Size <= maxManifest {
+		// Some stores resolve a digest they hold no index entry for as a
+		// plain blob (an OCI layout written by another process since it was
+		// opened): the manifest says what it is.
+		raw, err := fetchAll(ctx, src, desc)
+		if err != nil {
+			return nil, wrap(fmt.Errorf("manifest: %w", err))
+		}
+		var probe struct {
+			MediaType string `json:"mediaType"`
+		}
+		if json.Unmarshal(raw, &probe) == nil && probe.MediaType == ocispec.MediaTypeImageManifest {
+			desc.MediaType = probe.MediaType
+		}
+	}
 	if desc.MediaType != ocispec.MediaTypeImageManifest {
 		return nil, wrap(fmt.Errorf("%w: manifest media type %q", ErrMediaType, desc.MediaType))
 	}
@@ -224,6 +239,9 @@ func Load(ctx context.Context, src oras.ReadOnlyTarget, ref string) (*Build, err
 	}
 	return b, nil
 }
+
+// mediaTypeUnknown is what stores call a blob of unknown type.
+const mediaTypeUnknown = "application/octet-stream"
 
 func fetchAll(ctx context.Context, src content.Fetcher, desc ocispec.Descriptor) ([]byte, error) {
 	data, err := content.FetchAll(ctx, src, desc)

@@ -514,3 +514,23 @@ func TestFailedUploadLeavesNoTag(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadThroughStaleLayoutHandle loads, by digest, a build that another
+// handle wrote after this one was opened.
+func TestLoadThroughStaleLayoutHandle(t *testing.T) {
+	dir := t.TempDir()
+	early, err := build.OpenLayout(t.Context(), dir)
+	require.NoError(t, err)
+	writer, err := build.OpenLayout(t.Context(), dir)
+	require.NoError(t, err)
+	b, err := build.New(t.Context(), writer, "shop", build.Spec{Files: []build.File{{Name: "a", Reader: strings.NewReader("x")}}}, build.Options{})
+	require.NoError(t, err)
+	got, err := build.Load(t.Context(), early, b.Digest().String())
+	require.NoError(t, err)
+	assert.Equal(t, b.Digest(), got.Digest())
+
+	rec, desc := b.Record()
+	require.NotEmpty(t, rec)
+	_, err = build.Load(t.Context(), early, desc.Digest.String())
+	assert.ErrorIs(t, err, build.ErrMediaType, "a record blob is not a build")
+}
