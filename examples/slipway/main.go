@@ -42,11 +42,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"oras.land/oras-go/v2/registry/remote/auth"
+	"oras.land/oras-go/v2/registry/remote/errcode"
 )
 
 // Exit codes of every command.
@@ -87,12 +90,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "slipway: %v\n", err)
+	fmt.Fprintf(stderr, "slipway: %v%s\n", err, hint(err))
 	var re *runError
 	if !errors.As(err, &re) && cmd != nil {
 		fmt.Fprintf(stderr, "\n%s", cmd.UsageString())
 	}
 	return exitError
+}
+
+// hint adds advice to errors whose fix is known.
+func hint(err error) string {
+	var resp *errcode.ErrorResponse
+	switch {
+	case errors.Is(err, auth.ErrBasicCredentialNotFound),
+		errors.As(err, &resp) && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden):
+		return " (log in with docker login or oras login; credentials come from the docker configuration)"
+	}
+	return ""
 }
 
 // runError is an error a command met while it ran, after its command line
