@@ -249,7 +249,6 @@ func (s *storer) store(ctx context.Context, it *item) error {
 	if it.entry.Type == TypeTar {
 		mediaType = TarMediaType
 	}
-	var desc ocispec.Descriptor
 	if it.entry.Digest == "" {
 		// A file on disk: hash it now, in one pass with the write if the
 		// target can take it so.
@@ -273,7 +272,7 @@ func (s *storer) store(ctx context.Context, it *item) error {
 		}
 		it.entry.Digest, it.entry.Size = d.Digest.String(), d.Size
 	}
-	desc = ocispec.Descriptor{MediaType: mediaType, Digest: digest.Digest(it.entry.Digest), Size: it.entry.Size}
+	desc := ocispec.Descriptor{MediaType: mediaType, Digest: digest.Digest(it.entry.Digest), Size: it.entry.Size}
 	if ok, err := s.dst.Exists(ctx, desc); err != nil {
 		return fileErr(it.entry.Path, fmt.Errorf("check %s: %w", desc.Digest, err))
 	} else if ok {

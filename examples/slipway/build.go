@@ -161,20 +161,15 @@ func (f *buildFlags) spec() (build.Spec, error) {
 	}, nil
 }
 
-// checkSource refuses a --source that is not an absolute URL or that
-// carries user info or a query: the URL is published with the build, and
-// those parts hold tokens. The message leaves them out.
+// checkSource refuses a --source that is not an absolute URL. A URL that
+// carries credentials is refused by the library, whose message never
+// repeats it.
 func checkSource(source string) error {
 	if source == "" {
 		return nil
 	}
-	u, err := url.Parse(source)
-	if err != nil || u.Scheme == "" || u.Host == "" {
+	if u, err := url.Parse(source); err != nil || u.Scheme == "" || u.Host == "" {
 		return fmt.Errorf("--source: not an absolute URL; want e.g. https://github.com/acme/shop")
-	}
-	if u.User != nil || u.RawQuery != "" {
-		clean := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}
-		return fmt.Errorf("--source %s: holds user info or a query, which would be published with the build; give the URL without them", clean.String())
 	}
 	return nil
 }

@@ -126,7 +126,7 @@ func TestBadInput(t *testing.T) {
 			want: []string{`unknown command "frobnicate"`}, usage: true},
 		{name: "source with credentials", args: []string{"build", "--plain-http", "--dir", app, "--app", "shop",
 			"--source", "https://x-access-token:s3cr3t@github.com/acme/shop?token=t0k3n", ref},
-			want: []string{"--source https://github.com/acme/shop:", "user info"}},
+			want: []string{"source repository", "user information", "credentials are never recorded"}},
 		{name: "source not a URL", args: []string{"build", "--plain-http", "--dir", app, "--app", "shop", "--source", "acme/shop", ref},
 			want: []string{"--source", "absolute URL"}},
 		{name: "bad SOURCE_DATE_EPOCH", env: map[string]string{"SOURCE_DATE_EPOCH": "yesterday"},
