@@ -1,0 +1,47 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors a caller may branch on with [errors.Is]. Errors about one
+// variable come wrapped in a [*VarError] that names it.
+var (
+	// ErrInvalidName: an app, environment or variable name breaks the
+	// naming rules.
+	ErrInvalidName = errors.New("invalid name")
+	// ErrInvalidConfig: a config document is malformed: bad JSON, an
+	// unknown or duplicate field, a missing app or environment, a variable
+	// both plain and secret, or a size limit exceeded.
+	ErrInvalidConfig = errors.New("invalid config")
+	// ErrInvalidReference: a secret reference is not an absolute URI
+	// without credentials.
+	ErrInvalidReference = errors.New("invalid secret reference")
+	// ErrPlaintextSecret: a plain variable looks like a secret value, by
+	// its name or by the shape of its value. The error names the variable
+	// and the rule, never the value.
+	ErrPlaintextSecret = errors.New("plaintext secret")
+	// ErrMediaType: a stored blob is not a config of a format version this
+	// reader knows.
+	ErrMediaType = errors.New("wrong media type")
+	// ErrUnresolved: a secret reference could not be resolved.
+	ErrUnresolved = errors.New("secret reference not resolved")
+)
+
+// VarError records a failure about one variable of a config.
+type VarError struct {
+	Name string // the variable
+	Rule string // for ErrPlaintextSecret, the rule that matched
+	Err  error  // the cause, one of the Err values of this package
+}
+
+func (e *VarError) Error() string {
+	if e.Rule != "" {
+		return fmt.Sprintf("%q: %v (rule %s)", e.Name, e.Err, e.Rule)
+	}
+	return fmt.Sprintf("%q: %v", e.Name, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *VarError) Unwrap() error { return e.Err }
