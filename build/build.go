@@ -180,6 +180,17 @@ func Load(ctx context.Context, src oras.ReadOnlyTarget, ref string) (*Build, err
 	if err != nil {
 		return nil, fmt.Errorf("build: resolve %q: %w", ref, err)
 	}
+	return load(ctx, src, ref, desc)
+}
+
+// LoadDescriptor is [Load] of the build manifest desc describes, for
+// stores that resolve tags only and callers that hold a descriptor, such
+// as the one a release record names.
+func LoadDescriptor(ctx context.Context, src oras.ReadOnlyTarget, desc ocispec.Descriptor) (*Build, error) {
+	return load(ctx, src, desc.Digest.String(), desc)
+}
+
+func load(ctx context.Context, src oras.ReadOnlyTarget, ref string, desc ocispec.Descriptor) (*Build, error) {
 	wrap := func(err error) error { return fmt.Errorf("build: load %s@%s: %w", ref, desc.Digest, err) }
 	if desc.MediaType == mediaTypeUnknown && desc.Size <= maxManifest {
 		// Some stores resolve a digest they hold no index entry for as a

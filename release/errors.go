@@ -1,0 +1,77 @@
+package release
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// Errors a caller may branch on with [errors.Is]. Errors about one release
+// of a ledger come wrapped in a [*LedgerError] that names it.
+var (
+	// ErrConflict: another publisher changed the ledger while this one
+	// was adding a release. Nothing of this attempt is on the ledger; try
+	// again, and the release lands after the other one.
+	ErrConflict = errors.New("ledger changed by another publisher")
+	// ErrAppMismatch: the build, the config and the ledger are not all of
+	// the same app and environment.
+	ErrAppMismatch = errors.New("app or environment mismatch")
+	// ErrMissingBuild: the build is not in the store the release is made
+	// in.
+	ErrMissingBuild = errors.New("build not in the store")
+	// ErrInvalidOptions: an Options field is malformed.
+	ErrInvalidOptions = errors.New("invalid options")
+
+	// ErrMediaType: a stored manifest or blob is not of the media type a
+	// release has; it is not a slipway release.
+	ErrMediaType = errors.New("wrong media type")
+	// ErrUnknownVersion: the artifact is a slipway release of a major
+	// format version this reader does not know.
+	ErrUnknownVersion = errors.New("unknown format version")
+	// ErrInvalidRecord: the release record is malformed, not canonical or
+	// breaks the rules of the format.
+	ErrInvalidRecord = errors.New("invalid release record")
+	// ErrRecordMismatch: the release record disagrees with its manifest,
+	// its build or its config.
+	ErrRecordMismatch = errors.New("record does not match release")
+	// ErrMissingBlob: a blob or manifest the release names is not in the
+	// store.
+	ErrMissingBlob = errors.New("missing blob")
+
+	// ErrBrokenChain: a release's link to the one before it leads nowhere:
+	// the previous release is missing, or versions skip.
+	ErrBrokenChain = errors.New("broken ledger chain")
+	// ErrCycle: a release's link leads to a release it already passed or
+	// to one no older than itself, so the history would loop.
+	ErrCycle = errors.New("ledger chain loops")
+	// ErrForeignLink: a ledger tag or link names something that is not a
+	// release of the same app and environment.
+	ErrForeignLink = errors.New("link to a foreign artifact")
+	// ErrNoVersion: the ledger has no release of the version asked for.
+	ErrNoVersion = errors.New("no such version")
+)
+
+// LedgerError records a failure about one release of an app's ledger in
+// one environment.
+type LedgerError struct {
+	App         string
+	Environment string
+	Version     int           // the release whose link failed; 0 for the head tag
+	Digest      digest.Digest // that release's manifest, if known
+	Err         error         // one of the Err values of this package, wrapped
+}
+
+func (e *LedgerError) Error() string {
+	where := e.Environment + " head"
+	if e.Version > 0 {
+		where = fmt.Sprintf("%s v%d", e.Environment, e.Version)
+	}
+	if e.Digest != "" {
+		where += " (" + e.Digest.String() + ")"
+	}
+	return fmt.Sprintf("%s %s: %v", e.App, where, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *LedgerError) Unwrap() error { return e.Err }
