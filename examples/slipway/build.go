@@ -70,12 +70,7 @@ Exit status: 0 if the build is stored, 2 on bad input or any other error.`,
   slipway build --oci-layout --dir dist --app shop --procfile Procfile \
     --source https://github.com/acme/shop --revision "$(git rev-parse HEAD)" \
     ./builds:v1`,
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return fmt.Errorf("want one REF argument, got %d", len(args))
-			}
-			return nil
-		},
+		Args: wantArgs("REF"),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
 			return f.run(cmd.Context(), args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
 		}),
@@ -95,12 +90,10 @@ Exit status: 0 if the build is stored, 2 on bad input or any other error.`,
 	fl.StringArrayVar(&f.tars, "tar", nil, "pack `SUBDIR` of DIR as one tar+gzip layer (repeatable)")
 	fl.StringVar(&f.image, "image", "", "adopt the container image with this `DIGEST`, already in the target")
 	fl.IntVar(&f.concurrency, "concurrency", 0, "store `N` files at once (0: the library's default)")
-	fl.BoolVar(&f.plainHTTP, "plain-http", false, "talk to the registry over HTTP, not HTTPS")
-	fl.BoolVar(&f.ociLayout, "oci-layout", false, "REF is an OCI image layout directory, DIR[:TAG]")
+	addTargetFlags(cmd, &f.plainHTTP, &f.ociLayout)
 	fl.BoolVar(&f.noProgress, "no-progress", false, "draw no progress bar, even on a terminal")
 	_ = cmd.MarkFlagRequired("dir") // errors only for an undefined flag
 	_ = cmd.MarkFlagRequired("app")
-	cmd.MarkFlagsMutuallyExclusive("plain-http", "oci-layout")
 	return cmd
 }
 
@@ -232,19 +225,25 @@ func report(w io.Writer, b *build.Build, tags []string, ref string) {
 		fmt.Fprintf(w, "Toolchain: %s\n", tc)
 	}
 	if ps := b.Processes(); len(ps) > 0 {
-		names := make([]string, len(ps))
-		for i, p := range ps {
-			names[i] = p.Name
-			if p.Admin {
-				names[i] += " (admin)"
-			}
-		}
-		fmt.Fprintf(w, "Processes: %s\n", strings.Join(names, ", "))
+		fmt.Fprintf(w, "Processes: %s\n", processList(ps))
 	}
 	if len(tags) > 0 {
 		fmt.Fprintf(w, "Tags: %s\n", strings.Join(tags, ", "))
 	}
 	fmt.Fprintln(w, ref)
+}
+
+// processList names the processes ps, admin ones marked: "web, migrate
+// (admin)".
+func processList(ps []build.Process) string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.Name
+		if p.Admin {
+			names[i] += " (admin)"
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // count says n things in English.

@@ -1,16 +1,20 @@
-// Command slipway stores builds as OCI artifacts, in a registry or in an OCI
-// image layout on disk. It is a thin command line over the public API of
-// package github.com/slipway-dev/slipway/build, written as a deploy tool
-// would write it.
+// Command slipway stores builds and releases as OCI artifacts, in a
+// registry or in an OCI image layout on disk. It is a thin command line over
+// the public API of the packages github.com/slipway-dev/slipway/build,
+// config and release, written as a deploy tool would write it.
 //
 // Usage:
 //
 //	slipway build --dir DIR --app NAME [flags] REF
+//	slipway release --build BUILD --config FILE [flags] REF
+//	slipway history [flags] REF
+//	slipway rollback --to N [flags] REF
+//	slipway diff [flags] REF1 REF2
 //
 // REF is HOST[:PORT]/REPO[:TAG] for a registry, or DIR[:TAG] with
-// --oci-layout. The build's files, processes and source become one
-// content-addressed build; the last line of the output is its reference by
-// digest, ready for the next stage.
+// --oci-layout; history and diff also take HOST[:PORT]/REPO@DIGEST and
+// DIR@DIGEST. The commands that store something end their output with its
+// reference by digest, on a line of its own, ready for the next stage.
 //
 // Examples:
 //
@@ -26,15 +30,22 @@
 //		--source https://github.com/acme/shop --revision "$(git rev-parse HEAD)" \
 //		./builds:v1
 //
+//	# Release that build with the config of prod, then look back:
+//	slipway release --plain-http --build v1 --config prod.json 127.0.0.1:5000/shop:prod
+//	slipway history --plain-http 127.0.0.1:5000/shop:prod
+//	slipway diff --plain-http 127.0.0.1:5000/shop:prod-v1 127.0.0.1:5000/shop:prod
+//	slipway rollback --plain-http --to 1 127.0.0.1:5000/shop:prod
+//
 // Registry credentials come from the docker configuration
 // ($DOCKER_CONFIG/config.json or ~/.docker/config.json and its credential
 // helpers), as `docker login` or `oras login` leave them; slipway never
-// prints them.
+// prints them. Nor does it print config values that look like secrets: a
+// config file holding one is refused, naming the variable only.
 //
-// Exit status: 0 on success, 1 when a check's verdict is no (reserved: build
-// has no such check yet), 2 on bad input or an operational error, with one
-// message on stderr. Errors in the command line itself are followed by the
-// command's usage.
+// Exit status: 0 on success, 1 when a check's verdict is no (diff
+// --exit-code with releases that differ), 2 on bad input or an operational
+// error, with one message on stderr. Errors in the command line itself are
+// followed by the command's usage.
 package main
 
 import (
@@ -45,17 +56,21 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/errcode"
+
+	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/release"
 )
 
 // Exit codes of every command.
 const (
 	exitOK    = 0 // success
-	exitNo    = 1 // a check ran and its verdict is no; reserved, build has none
+	exitNo    = 1 // a check ran and its verdict is no, e.g. diff --exit-code found changes
 	exitError = 2 // bad input or an operational error
 )
 
@@ -71,7 +86,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := &cobra.Command{
 		Use:   "slipway",
-		Short: "Store builds as verifiable OCI artifacts",
+		Short: "Store builds and releases as verifiable OCI artifacts",
 		// run reports errors itself: one line, then the usage only for
 		// errors in the command line.
 		SilenceErrors: true,
@@ -84,13 +99,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		args = []string{} // cobra reads os.Args when given nil
 	}
 	root.SetArgs(args)
-	root.AddCommand(newBuildCmd())
+	root.AddCommand(newBuildCmd(), newReleaseCmd(), newHistoryCmd(), newRollbackCmd())
 
 	cmd, err := root.ExecuteContextC(ctx)
-	if err == nil {
+	switch {
+	case err == nil:
 		return exitOK
+	case errors.Is(err, errNo):
+		return exitNo // the command said why on stdout
 	}
-	fmt.Fprintf(stderr, "slipway: %v%s\n", err, hint(err))
+	// One line: errors joined by the library (one per variable of a
+	// config, say) go on it side by side.
+	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	fmt.Fprintf(stderr, "slipway: %s%s\n", msg, hint(err))
 	var re *runError
 	if !errors.As(err, &re) && cmd != nil {
 		fmt.Fprintf(stderr, "\n%s", cmd.UsageString())
@@ -98,10 +119,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitError
 }
 
+// errNo is what a command returns when its check ran and the verdict is
+// no: run exits with exitNo and prints nothing more.
+var errNo = errors.New("the verdict is no")
+
 // hint adds advice to errors whose fix is known.
 func hint(err error) string {
 	var resp *errcode.ErrorResponse
+	var h *hinted
 	switch {
+	case errors.As(err, &h):
+		return " (" + h.hint + ")"
+	case errors.Is(err, config.ErrPlaintextSecret):
+		return " (keep secret values out of config files: name them under \"secrets\" by reference, such as vault://kv/app/env#key or env://NAME; if the value is no secret, allow it with --allow-plaintext NAME)"
+	case errors.Is(err, release.ErrNoVersion):
+		return " (slipway history lists the versions of the ledger)"
+	case errors.Is(err, release.ErrBrokenChain), errors.Is(err, release.ErrCycle), errors.Is(err, release.ErrForeignLink):
+		return " (the ledger is damaged at that version: a release it links to was changed, moved or deleted; nothing was stored)"
 	case errors.Is(err, auth.ErrBasicCredentialNotFound),
 		errors.As(err, &resp) && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden):
 		return " (log in with docker login or oras login; credentials come from the docker configuration)"
@@ -109,12 +143,35 @@ func hint(err error) string {
 	return ""
 }
 
+// hinted is an error with advice only the command that met it can give.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (e *hinted) Error() string { return e.err.Error() }
+func (e *hinted) Unwrap() error { return e.err }
+
 // runError is an error a command met while it ran, after its command line
 // was accepted: run reports it without the usage.
 type runError struct{ err error }
 
 func (e *runError) Error() string { return e.err.Error() }
 func (e *runError) Unwrap() error { return e.err }
+
+// wantArgs returns a cobra.PositionalArgs that wants exactly the arguments
+// names.
+func wantArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) == len(names):
+			return nil
+		case len(names) == 1:
+			return fmt.Errorf("want one %s argument, got %d", names[0], len(args))
+		}
+		return fmt.Errorf("want %d arguments, %s, got %d", len(names), strings.Join(names, " and "), len(args))
+	}
+}
 
 // action makes fn a cobra RunE whose errors are runErrors.
 func action(fn func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {

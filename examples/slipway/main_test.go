@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/opencontainers/go-digest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"oras.land/oras-go/v2/registry/remote"
@@ -167,8 +168,10 @@ func TestHelp(t *testing.T) {
 }
 
 func TestParseLayoutRef(t *testing.T) {
+	const zeros = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
 	tests := []struct {
 		ref, dir, tag string
+		digest        digest.Digest
 		bad           bool
 	}{
 		{ref: "builds", dir: "builds"},
@@ -177,12 +180,15 @@ func TestParseLayoutRef(t *testing.T) {
 		{ref: "/tmp/a:b/builds", dir: "/tmp/a:b/builds"}, // "b/builds" is no tag
 		{ref: "builds:", dir: "builds:"},
 		{ref: "builds:-x", dir: "builds:-x"},
+		{ref: "builds@" + zeros, dir: "builds", digest: zeros},
+		{ref: "a@b/builds@" + zeros, dir: "a@b/builds", digest: zeros},
+		{ref: "a@b", dir: "a@b"}, // "b" is no digest
 		{ref: ":v1", bad: true},
+		{ref: "@" + zeros, bad: true},
 		{ref: "builds@sha256:abc", bad: true},
-		{ref: "builds@sha256:0000000000000000000000000000000000000000000000000000000000000000", bad: true},
 	}
 	for _, tc := range tests {
-		dir, tag, err := parseLayoutRef(tc.ref)
+		dir, tag, dgst, err := parseLayoutRef(tc.ref)
 		if tc.bad {
 			assert.Error(t, err, tc.ref)
 			continue
@@ -190,6 +196,7 @@ func TestParseLayoutRef(t *testing.T) {
 		if assert.NoError(t, err, tc.ref) {
 			assert.Equal(t, tc.dir, dir, tc.ref)
 			assert.Equal(t, tc.tag, tag, tc.ref)
+			assert.Equal(t, tc.digest, dgst, tc.ref)
 		}
 	}
 }
