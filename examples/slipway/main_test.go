@@ -222,5 +222,37 @@ func TestOpenTarget(t *testing.T) {
 	untagged, err := openTarget(t.Context(), "127.0.0.1:5000/acme/shop", false, false)
 	require.NoError(t, err)
 	assert.Empty(t, untagged.tag)
+	assert.Empty(t, untagged.reference())
 	assert.False(t, untagged.store.(*remote.Repository).PlainHTTP)
+
+	// Commands that read take a digest too; commands that store refuse it.
+	const zeros = "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+	for _, tc := range []struct {
+		ref, name string
+		layout    bool
+	}{
+		{ref: "127.0.0.1:5000/acme/shop@" + zeros, name: "127.0.0.1:5000/acme/shop"},
+		{ref: "127.0.0.1:5000/acme/shop:prod@" + zeros, name: "127.0.0.1:5000/acme/shop"},
+		{ref: dir + "@" + zeros, name: dir, layout: true},
+	} {
+		src, err := openSource(t.Context(), tc.ref, false, tc.layout)
+		require.NoError(t, err, tc.ref)
+		assert.Equal(t, tc.name, src.name, tc.ref)
+		assert.Equal(t, zeros, src.reference(), tc.ref)
+		assert.Equal(t, tc.name+"@"+zeros, src.String(), tc.ref)
+		_, err = openTarget(t.Context(), tc.ref, false, tc.layout)
+		assert.ErrorContains(t, err, "names a digest", tc.ref)
+	}
+	tagged, err := openSource(t.Context(), dir+":prod", false, true)
+	require.NoError(t, err)
+	assert.Equal(t, "prod", tagged.reference())
+	assert.True(t, tagged.same(layout), "the same layout")
+	rel, err := openSource(t.Context(), "./"+filepath.Base(dir)+":prod", false, true)
+	require.NoError(t, err)
+	t.Chdir(filepath.Dir(dir))
+	assert.True(t, rel.same(layout), "the same layout by another path")
+	assert.True(t, reg.same(untagged), "the same repository")
+	elsewhere, err := openSource(t.Context(), "127.0.0.1:5001/acme/shop:v1", false, false)
+	require.NoError(t, err)
+	assert.False(t, reg.same(elsewhere), "another registry")
 }

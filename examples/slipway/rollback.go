@@ -44,7 +44,7 @@ broken ledger or any other error.`,
   slipway rollback --plain-http --to 3 127.0.0.1:5000/shop:prod`,
 		Args: wantArgs("REF"),
 		PreRunE: func(cmd *cobra.Command, args []string) error {
-			if f.to < 1 {
+			if cmd.Flags().Changed("to") && f.to < 1 { // unset: cobra says it is required
 				return fmt.Errorf("--to %d: want a version, 1 or more", f.to)
 			}
 			return nil

@@ -18,6 +18,7 @@ import (
 	"oras.land/oras-go/v2/registry/remote/retry"
 
 	"github.com/slipway-dev/slipway/build"
+	"github.com/slipway-dev/slipway/release"
 )
 
 // target is where a command stores or reads: a registry repository or an
@@ -163,10 +164,11 @@ func isTag(s string) bool {
 	return registry.Reference{Reference: s}.ValidateReferenceAsTag() == nil
 }
 
-// notFound adds to err, when it is a not-found error about REF, that
-// nothing is stored at REF.
+// notFound adds to err, when it says that what REF names is not found, that
+// nothing is stored at REF. A ledger error is about another release.
 func notFound(err error, t *target) error {
-	if errors.Is(err, errdef.ErrNotFound) {
+	var le *release.LedgerError
+	if errors.Is(err, errdef.ErrNotFound) && !errors.As(err, &le) {
 		return &hinted{err, fmt.Sprintf("nothing is stored as %s", t)}
 	}
 	return err
