@@ -5,12 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strconv"
+	"time"
 
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote/errcode"
 )
 
 // Updater is a store that runs a read-modify-write of its tags exclusively,
@@ -31,9 +35,15 @@ const (
 	AnnotationApp         = "dev.slipway.ledger.app"
 	AnnotationEnvironment = "dev.slipway.ledger.environment"
 	AnnotationVersion     = "dev.slipway.ledger.version"
-	AnnotationPrevious    = "dev.slipway.ledger.previous"
+	AnnotationRound       = "dev.slipway.ledger.round"
 	AnnotationRelease     = "dev.slipway.ledger.release"
 )
+
+// RoundTag is the tag that records the release the winner of round r of
+// version n proposed: "prod-v7.r0".
+func RoundTag(environment string, n, r int) string {
+	return VersionTag(environment, n) + ".r" + strconv.Itoa(r)
+}
 
 // ClaimTag is the tag an environment's publishers write their claims to:
 // "prod.claim". Environment names cannot hold a dot, so it never clashes
@@ -155,84 +165,200 @@ func (l *ledger) appendLocked(ctx context.Context, t oras.Target, next draft) (*
 	return r, nil
 }
 
-// appendShared adds the release next drafts to the ledger in t, which other
-// publishers may be changing at the same time, with tags as the only
-// shared state and no compare-and-swap. Publishers of one version agree on
-// at most one winner with a splitter (Moir and Anderson) over two
-// registers: the environment's claim tag, which every contender
-// overwrites with its own claim, and the version's lock manifest, whose
-// bytes are the same for every contender, so that its existence is the
-// only thing that can be observed. A contender wins if the lock did not
-// exist when it looked, and its claim was still the tag's value after it
-// stored the lock. Two contenders cannot both win; a contender that does
-// not win gets ErrConflict and stored nothing on the ledger. Only the
-// winner writes the version tag, so it is never overwritten, and then the
-// head tag, which publishers move forward to the newest version tag if
-// they find it lagging. docs/format.md states what this guarantees.
-func (l *ledger) appendShared(ctx context.Context, t oras.Target, next draft) (*Release, error) {
+// appendShared adds the release next drafts to the ledger in t, which
+// other publishers may be changing at the same time, with tags as the only
+// shared state and no compare-and-swap. docs/format.md gives the protocol
+// and its proof; in short, the publishers of version N agree on its
+// release in rounds, Paxos-style:
+//
+//   - Round r of version N is open while its lock manifest does not exist.
+//     Its bytes are the same for every contender, so its existence is all
+//     anyone can observe. A contender enters the first open round; if an
+//     earlier round has not tagged version N after opts.Wait, it is taken
+//     over.
+//   - A splitter (Moir and Anderson) picks at most one winner per round:
+//     a contender writes its own claim to the environment's claim tag,
+//     checks that the round's lock does not exist, stores the lock, and
+//     wins if the claim tag still holds its claim.
+//   - The winner of round r proposes the release of the highest earlier
+//     round that recorded a proposal (the round tag "prod-v7.r0"), or its
+//     own; it records its proposal in its round tag, and tags version N
+//     with it only if round r+1 has not been opened meanwhile. A
+//     contender of round r+1 opens it before it reads the round tags, so
+//     either it sees round r's proposal and adopts it, or round r's winner
+//     sees round r+1 open and stops: version N is never tagged with two
+//     different releases.
+//
+// A contender whose own release is not the one tagged gets ErrConflict.
+func (l *ledger) appendShared(ctx context.Context, t oras.Target, next draft, wait time.Duration) (*Release, error) {
 	tip, err := l.tip(ctx, t)
 	if err != nil {
 		return nil, err
 	}
-	r, err := next(tip)
+	own, err := next(tip)
 	if err != nil {
 		return nil, err
 	}
-	lock, err := l.lockManifest(r)
-	if err != nil {
-		return nil, err
-	}
-	claim, err := l.claimManifest(r)
-	if err != nil {
-		return nil, err
-	}
-	conflict := func(why string) error {
-		return l.fail(r.Version(), nil, fmt.Errorf("%w: %s", ErrConflict, why))
+	n := own.Version()
+	conflict := func(format string, args ...any) error {
+		return l.fail(n, nil, fmt.Errorf("%w: "+format, append([]any{ErrConflict}, args...)...))
 	}
 	if err := pushEmpty(ctx, t); err != nil {
 		return nil, err
 	}
+	// Find the first open round; an earlier one may still finish.
+	round := 0
+	for ; ; round++ {
+		ok, err := t.Exists(ctx, l.lock(n, round))
+		if err != nil {
+			return nil, fmt.Errorf("check lock of version %d round %d: %w", n, round, err)
+		}
+		if !ok {
+			break
+		}
+	}
+	if round > 0 {
+		done, err := l.awaitVersion(ctx, t, n, wait)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			return nil, conflict("another publisher added version %d", n)
+		}
+	}
+	// The splitter of this round.
+	claim := markerManifest(ClaimMediaType, map[string]string{
+		AnnotationApp:         l.app,
+		AnnotationEnvironment: l.env,
+		AnnotationVersion:     strconv.Itoa(n),
+		AnnotationRound:       strconv.Itoa(round),
+		AnnotationRelease:     own.Digest().String(),
+	})
+	lock := l.lock(n, round)
 	if ok, err := t.Exists(ctx, lock); err != nil {
-		return nil, fmt.Errorf("check lock of version %d: %w", r.Version(), err)
+		return nil, fmt.Errorf("check lock of version %d round %d: %w", n, round, err)
 	} else if ok {
-		return nil, conflict(fmt.Sprintf("another publisher is adding version %d (its lock manifest %s exists; if no publisher is running, one was interrupted, and deleting that manifest frees the version)", r.Version(), lock.Digest))
+		return nil, conflict("another publisher entered round %d of version %d first", round, n)
 	}
-	claimDesc, err := oras.TagBytes(ctx, t, ocispec.MediaTypeImageManifest, claim, ClaimTag(l.env))
+	var claimDesc ocispec.Descriptor
+	err = retryBlobUnknown(ctx, func() (err error) {
+		claimDesc, err = oras.TagBytes(ctx, t, ocispec.MediaTypeImageManifest, claim, ClaimTag(l.env))
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("claim version %d: %w", r.Version(), err)
+		return nil, fmt.Errorf("claim version %d: %w", n, err)
 	}
 	if ok, err := t.Exists(ctx, lock); err != nil {
-		return nil, fmt.Errorf("check lock of version %d: %w", r.Version(), err)
+		return nil, fmt.Errorf("check lock of version %d round %d: %w", n, round, err)
 	} else if ok {
-		return nil, conflict(fmt.Sprintf("another publisher locked version %d first", r.Version()))
+		return nil, conflict("another publisher entered round %d of version %d first", round, n)
 	}
-	if err := t.Push(ctx, lock, bytesReader(l.lockBytes(r))); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
-		return nil, fmt.Errorf("lock version %d: %w", r.Version(), err)
-	}
-	got, err := t.Resolve(ctx, ClaimTag(l.env))
+	err = retryBlobUnknown(ctx, func() error {
+		err := t.Push(ctx, lock, bytesReader(l.lockBytes(n, round)))
+		if errors.Is(err, errdef.ErrAlreadyExists) {
+			return nil
+		}
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("read claim of version %d: %w", r.Version(), err)
+		return nil, fmt.Errorf("lock version %d round %d: %w", n, round, err)
 	}
-	if got.Digest != claimDesc.Digest {
-		return nil, conflict(fmt.Sprintf("another publisher claimed version %d at the same time", r.Version()))
+	if got, err := t.Resolve(ctx, ClaimTag(l.env)); err != nil {
+		return nil, fmt.Errorf("read claim of version %d: %w", n, err)
+	} else if got.Digest != claimDesc.Digest {
+		return nil, conflict("another publisher claimed round %d of version %d at the same time", round, n)
 	}
-	// Won: version r.Version() is this release's, and only this publisher
-	// writes its version tag.
-	if err := pushRelease(ctx, t, r); err != nil {
+	// Won the round: propose what an earlier round proposed, else our own.
+	proposal := own
+	for k := round - 1; k >= 0; k-- {
+		desc, err := t.Resolve(ctx, RoundTag(l.env, n, k))
+		if errors.Is(err, errdef.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read round %d of version %d: %w", k, n, err)
+		}
+		if proposal, err = l.link(ctx, t, desc, n); err != nil {
+			return nil, err
+		}
+		if !samePrevious(proposal, own) {
+			return nil, l.fail(n, proposal, fmt.Errorf("%w: round %d proposed a release that does not follow version %d", ErrBrokenChain, k, n-1))
+		}
+		break
+	}
+	if proposal == own {
+		if err := pushRelease(ctx, t, own); err != nil {
+			return nil, err
+		}
+	}
+	if err := t.Tag(ctx, proposal.desc, RoundTag(l.env, n, round)); err != nil {
+		return nil, fmt.Errorf("tag %s: %w", RoundTag(l.env, n, round), err)
+	}
+	if ok, err := t.Exists(ctx, l.lock(n, round+1)); err != nil {
+		return nil, fmt.Errorf("check lock of version %d round %d: %w", n, round+1, err)
+	} else if ok {
+		return nil, conflict("round %d of version %d was taken over by a later round", round, n)
+	}
+	if err := t.Tag(ctx, proposal.desc, proposal.Tag()); err != nil {
+		return nil, fmt.Errorf("tag %s: %w", proposal.Tag(), err)
+	}
+	if err := l.moveHead(ctx, t, proposal); err != nil {
 		return nil, err
 	}
-	if err := t.Tag(ctx, r.desc, r.Tag()); err != nil {
-		return nil, fmt.Errorf("tag %s: %w", r.Tag(), err)
+	if proposal != own {
+		return nil, conflict("version %d went to the release an earlier round proposed, %s", n, proposal.Digest())
 	}
-	if err := l.moveHead(ctx, t, r); err != nil {
-		return nil, err
+	return own, nil
+}
+
+// awaitVersion waits up to wait for version n to be tagged, and reports
+// whether it was.
+func (l *ledger) awaitVersion(ctx context.Context, t oras.ReadOnlyTarget, n int, wait time.Duration) (bool, error) {
+	// Publishers that wait for the same round should not all take it over
+	// at the same moment: up to half as long again, at random.
+	deadline := time.Now().Add(wait + rand.N(wait/2+1))
+	for pause := 5 * time.Millisecond; ; pause = min(2*pause, 500*time.Millisecond) {
+		_, err := t.Resolve(ctx, VersionTag(l.env, n))
+		switch {
+		case err == nil:
+			return true, nil
+		case !errors.Is(err, errdef.ErrNotFound):
+			return false, fmt.Errorf("resolve %s: %w", VersionTag(l.env, n), err)
+		case !time.Now().Before(deadline):
+			return false, nil
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(min(pause, time.Until(deadline))):
+		}
 	}
-	if got, err := t.Resolve(ctx, r.Tag()); err != nil {
-		return nil, fmt.Errorf("resolve %s: %w", r.Tag(), err)
-	} else if got.Digest != r.Digest() {
-		return nil, conflict(fmt.Sprintf("version tag %s was overwritten after it was written (the store's tags are not linearizable, or a tool other than slipway writes them)", r.Tag()))
+}
+
+// retryBlobUnknown runs put, a manifest upload, again when a registry
+// answers that a blob the manifest names is unknown although it was
+// stored: a registry that is storing the same blob for several clients at
+// once may say so for a moment.
+func retryBlobUnknown(ctx context.Context, put func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := put()
+		var resp *errcode.ErrorResponse
+		if err == nil || attempt == 4 || !errors.As(err, &resp) ||
+			!slices.ContainsFunc(resp.Errors, func(e errcode.Error) bool { return e.Code == errcode.ErrorCodeManifestBlobUnknown }) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 20 * time.Millisecond):
+		}
 	}
-	return r, nil
+}
+
+func samePrevious(a, b *Release) bool {
+	pa, oka := a.Previous()
+	pb, okb := b.Previous()
+	return oka == okb && pa.Digest == pb.Digest
 }
 
 // moveHead points the head tag at r, then, as long as a newer version tag
@@ -261,42 +387,18 @@ func (l *ledger) moveHead(ctx context.Context, t oras.Target, r *Release) error 
 	}
 }
 
-// lockManifest describes the lock of r's version: a manifest whose bytes
-// depend only on the ledger's state, so every contender writes the same.
-func (l *ledger) lockManifest(r *Release) (ocispec.Descriptor, error) {
-	raw := l.lockBytes(r)
-	if raw == nil {
-		return ocispec.Descriptor{}, errors.New("encode lock manifest")
-	}
-	return descriptorOf(raw), nil
-}
+// lock describes the lock of round r of version n: a manifest whose
+// bytes depend only on the ledger, n and r, so every contender writes the
+// same.
+func (l *ledger) lock(n, r int) ocispec.Descriptor { return descriptorOf(l.lockBytes(n, r)) }
 
-func (l *ledger) lockBytes(r *Release) []byte {
-	ann := map[string]string{
-		AnnotationApp:         r.App(),
-		AnnotationEnvironment: r.Environment(),
-		AnnotationVersion:     strconv.Itoa(r.Version()),
-	}
-	if prev, ok := r.Previous(); ok {
-		ann[AnnotationPrevious] = prev.Digest.String()
-	}
-	return markerManifest(LockMediaType, ann)
-}
-
-// claimManifest is r's claim to its version: unique to r, small, with no
-// subject, so that a contender that loses leaves nothing that lists as a
-// release of the build.
-func (l *ledger) claimManifest(r *Release) ([]byte, error) {
-	raw := markerManifest(ClaimMediaType, map[string]string{
-		AnnotationApp:         r.App(),
-		AnnotationEnvironment: r.Environment(),
-		AnnotationVersion:     strconv.Itoa(r.Version()),
-		AnnotationRelease:     r.Digest().String(),
+func (l *ledger) lockBytes(n, r int) []byte {
+	return markerManifest(LockMediaType, map[string]string{
+		AnnotationApp:         l.app,
+		AnnotationEnvironment: l.env,
+		AnnotationVersion:     strconv.Itoa(n),
+		AnnotationRound:       strconv.Itoa(r),
 	})
-	if raw == nil {
-		return nil, errors.New("encode claim manifest")
-	}
-	return raw, nil
 }
 
 // markerManifest is an artifact manifest with an empty config and layer
@@ -312,7 +414,7 @@ func markerManifest(artifactType string, ann map[string]string) []byte {
 	}
 	raw, err := json.Marshal(m)
 	if err != nil {
-		return nil
+		panic(err) // a manifest of strings always encodes
 	}
 	return raw
 }

@@ -105,6 +105,12 @@ func publish(ctx context.Context, dst oras.Target, b *build.Build, c *config.Con
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Wait < 0 {
+		return nil, fmt.Errorf("%w: Options.Wait negative", ErrInvalidOptions)
+	}
+	if opts.Wait == 0 {
+		opts.Wait = defaultWait
+	}
 	created, err := sde.Created(opts.Created)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidOptions, err)
@@ -134,7 +140,7 @@ func publish(ctx context.Context, dst oras.Target, b *build.Build, c *config.Con
 			return err
 		})
 	} else {
-		r, err = l.appendShared(ctx, dst, next)
+		r, err = l.appendShared(ctx, dst, next, opts.Wait)
 	}
 	if err != nil {
 		return nil, err

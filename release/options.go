@@ -16,7 +16,14 @@ type Options struct {
 	// Logger receives a record of each step; if nil, nothing is logged.
 	// Records name digests and tags, never config values.
 	Logger *slog.Logger
+	// Wait is how long a publisher to a store without [Updater] waits for
+	// another publisher to finish adding a version before it takes the
+	// version over; if zero, 2 seconds. It bounds the delay a publisher
+	// interrupted midway causes; the ledger is safe with any value.
+	Wait time.Duration
 }
+
+const defaultWait = 2 * time.Second
 
 // HistoryOptions are the optional settings of [History]. The zero value is
 // ready to use.
