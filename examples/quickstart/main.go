@@ -1,14 +1,26 @@
-// Command quickstart walks through slipway's build stage on a small demo
-// app: it writes the app's source, compiles it, stores it as a build in an
-// OCI image layout under ./slipway-demo, loads it back and checks it.
+// Command quickstart walks through slipway's build and release stages on a
+// small demo app: it writes the app's source, compiles it, stores it as a
+// build in an OCI image layout under ./slipway-demo, loads it back and
+// checks it, then releases it twice to the environment "prod" with a config
+// (plain variables and a secret reference, never a secret value) and prints
+// the environment's history.
 //
 //	go run ./examples/quickstart
 //
-// Run it twice: the build's digest does not change, because nothing in it
-// depends on when or where it was made. Pull the files back with the oras
-// CLI:
+// Each run starts from an empty layout: a previous ./slipway-demo is
+// removed first (it must be an OCI image layout; anything else there is
+// left alone and the run stops). A release joins its environment's ledger
+// for good, so a second run into the old layout would add versions 3 and 4;
+// starting afresh, it makes versions 1 and 2 again.
 //
+// Run it twice: every digest stays the same, because nothing in a build or
+// a release depends on when or where it was made (the release times are
+// fixed here; a deploy tool passes time.Now()). Look at the result with the
+// slipway and oras CLIs:
+//
+//	go run ./examples/slipway history --oci-layout ./slipway-demo:prod
 //	oras pull --oci-layout ./slipway-demo:build -o out
+//	oras discover --oci-layout ./slipway-demo:build
 package main
 
 import (
@@ -16,14 +28,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/slipway-dev/slipway/build"
+	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/release"
 )
 
 func main() {
@@ -55,11 +74,29 @@ func main() {
 	goMod     = "module example.invalid/shop\n\ngo 1.26\n"
 	indexHTML = "<!doctype html><title>shop</title><h1>shop</h1>\n"
 	procfile  = "web: bin/shop\n"
+	// prodJSON is the config of the app in prod, as people write it.
+	prodJSON = `{
+  "app": "shop",
+  "environment": "prod",
+  "env": {"LOG_LEVEL": "info", "PORT": "8080"},
+  "secrets": {"DB_PASSWORD": "env://SHOP_DB_PASSWORD"}
+}
+`
 )
 
-// run makes the demo build in the OCI image layout at layoutDir and says
-// what it did on out.
+// Release times of the demo: fixed, so that every run makes the same
+// releases.
+var (
+	firstRelease  = time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	secondRelease = time.Date(2026, 1, 2, 1, 0, 0, 0, time.UTC)
+)
+
+// run makes the demo build and its releases in a fresh OCI image layout at
+// layoutDir and says what it did on out.
 func run(ctx context.Context, layoutDir string, out io.Writer) error {
+	if err := removeLayout(layoutDir); err != nil {
+		return err
+	}
 	work, err := os.MkdirTemp("", "slipway-quickstart-")
 	if err != nil {
 		return err
@@ -110,7 +147,7 @@ func run(ctx context.Context, layoutDir string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "3. stored the build in the OCI image layout %s, tag \"build\"\n", layoutDir)
+	fmt.Fprintf(out, "3. stored the build in a new OCI image layout %s, tag \"build\"\n", layoutDir)
 	fmt.Fprintf(out, "   digest        %s\n", b.Digest())
 	fmt.Fprintf(out, "   source        %s @ %s\n", b.Source().Repository, b.Source().Revision)
 	fmt.Fprintf(out, "   toolchain     %s (module %s, read from the binary)\n", b.Toolchain(), b.Module())
@@ -143,9 +180,77 @@ func run(ctx context.Context, layoutDir string, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "4. loaded it back by tag and verified public/index.html (%d bytes)\n", len(page))
-	fmt.Fprintf(out, "next: oras pull --oci-layout %s:build -o out\n", layoutDir)
-	fmt.Fprintf(out, "%s@%s\n", layoutDir, b.Digest())
+
+	// 5. The config of prod: plain variables and a secret by reference.
+	configFile := filepath.Join(work, "prod.json")
+	if err := os.WriteFile(configFile, []byte(prodJSON), 0o644); err != nil {
+		return err
+	}
+	c, err := config.ReadFile(configFile, config.Options{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "5. read the config of %s in %s: %s\n", c.App(), c.Environment(), c.Digest())
+	for _, name := range slices.Sorted(maps.Keys(c.Env())) {
+		fmt.Fprintf(out, "   variable      %s=%s\n", name, c.Env()[name])
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Secrets())) {
+		fmt.Fprintf(out, "   secret        %s from %s (a reference, resolved only where the release runs)\n", name, c.Secrets()[name])
+	}
+	_, refused := c.WithVar("DB_PASSWORD", "correct-horse-battery-staple")
+	if refused == nil {
+		return errors.New("a plaintext password was let into the config")
+	}
+	fmt.Fprintf(out, "   a plaintext password is refused, the value never shown: %v\n", refused)
+
+	// 6. Two releases of the build to prod: the second changes a variable.
+	r1, err := release.New(ctx, store, b, c, release.Options{Created: firstRelease})
+	if err != nil {
+		return err
+	}
+	debug, err := c.WithVar("LOG_LEVEL", "debug")
+	if err != nil {
+		return err
+	}
+	r2, err := release.New(ctx, store, b, debug, release.Options{Created: secondRelease})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "6. released the build to prod twice, the second time with LOG_LEVEL=debug; the tag \"prod\" moved to each:\n")
+	for _, r := range []*release.Release{r1, r2} {
+		fmt.Fprintf(out, "   v%d  tag %-8s %s  config %.19s… LOG_LEVEL=%s\n", r.Version(), r.Tag(), r.Digest(), r.Config().Digest(), r.Config().Env()["LOG_LEVEL"])
+	}
+
+	// 7. The ledger of prod, read back and checked link by link.
+	entries, err := release.History(ctx, store, "prod", release.HistoryOptions{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "7. the history of prod, newest first, every link checked:\n")
+	for _, e := range entries {
+		fmt.Fprintf(out, "   v%d  %.19s…  build %.19s…  config %.19s…  %s\n", e.Version, e.Descriptor.Digest, e.Build.Digest, e.Config.Digest, e.Created.Format(time.RFC3339))
+	}
+	fmt.Fprintf(out, "next: go run ./examples/slipway history --oci-layout %s:prod\n", layoutDir)
+	fmt.Fprintf(out, "      oras pull --oci-layout %s:build -o out\n", layoutDir)
+	fmt.Fprintf(out, "%s@%s\n", layoutDir, r2.Digest())
 	return nil
+}
+
+// removeLayout removes the OCI image layout at dir, left by an earlier
+// run, so that this run starts a new ledger. It refuses to remove anything
+// else.
+func removeLayout(dir string) error {
+	_, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(dir, ocispec.ImageLayoutFile)); err != nil {
+		return fmt.Errorf("%s exists and is not an OCI image layout; move it away, or give the demo another directory", dir)
+	}
+	return os.RemoveAll(dir)
 }
 
 // compile builds the demo app with the go command that runs this program.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipway-dev/slipway/build"
+	"github.com/slipway-dev/slipway/release"
 )
 
 func TestQuickstart(t *testing.T) {
@@ -21,16 +24,46 @@ func TestQuickstart(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(first.String()), "\n")
 	last := lines[len(lines)-1]
 	assert.True(t, strings.HasPrefix(last, layout+"@sha256:"), last)
-	assert.Equal(t, first.String(), second.String(), "a second run makes the same build")
+	assert.Equal(t, first.String(), second.String(), "a second run starts afresh and makes the same build and releases")
 
 	store, err := build.OpenLayout(t.Context(), layout)
 	require.NoError(t, err)
 	b, err := build.Load(t.Context(), store, "build")
 	require.NoError(t, err)
-	assert.Equal(t, layout+"@"+b.Digest().String(), last)
 	assert.Equal(t, "example.invalid/shop", b.Module())
 	p, ok := b.Process("migrate")
 	require.True(t, ok)
 	assert.True(t, p.Admin)
 	assert.Contains(t, first.String(), "admin one-off migrate: bin/shop migrate")
+
+	// The ledger of prod: two releases of the build, not four.
+	entries, err := release.History(t.Context(), store, "prod", release.HistoryOptions{})
+	require.NoError(t, err)
+	require.Len(t, entries, 2)
+	assert.Equal(t, layout+"@"+entries[0].Descriptor.Digest.String(), last)
+	head, err := release.Load(t.Context(), store, "prod")
+	require.NoError(t, err)
+	assert.Equal(t, 2, head.Version())
+	assert.Equal(t, b.Digest(), head.Build().Digest())
+	assert.Equal(t, "debug", head.Config().Env()["LOG_LEVEL"])
+	assert.Equal(t, map[string]string{"DB_PASSWORD": "env://SHOP_DB_PASSWORD"}, head.Config().Secrets())
+	assert.Equal(t, secondRelease, head.Created())
+	for _, e := range entries {
+		assert.Contains(t, first.String(), fmt.Sprintf("   v%d  %.19s…  build %.19s…", e.Version, e.Descriptor.Digest, b.Digest()))
+	}
+	assert.Contains(t, first.String(), `"DB_PASSWORD": plaintext secret (rule name-password)`)
+	assert.NotContains(t, first.String(), "correct-horse-battery-staple")
+}
+
+// TestQuickstartKeepsOtherDirectories: the directory the demo would
+// replace must be an OCI image layout.
+func TestQuickstartKeepsOtherDirectories(t *testing.T) {
+	dir := t.TempDir()
+	keep := filepath.Join(dir, "notes.txt")
+	require.NoError(t, os.WriteFile(keep, []byte("mine\n"), 0o644))
+	var out bytes.Buffer
+	err := run(t.Context(), dir, &out)
+	assert.ErrorContains(t, err, "not an OCI image layout")
+	assert.Empty(t, out.String())
+	assert.FileExists(t, keep)
 }
