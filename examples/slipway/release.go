@@ -130,24 +130,12 @@ func (f *releaseFlags) run(ctx context.Context, ref string, stdout, stderr io.Wr
 // release in dst: a tag or a digest in dst, or a full reference. It returns
 // the build and where it was found.
 func loadBuild(ctx context.Context, dst *target, value string, plainHTTP, ociLayout bool) (*build.Build, *target, error) {
-	src := &target{store: dst.store, name: dst.name}
-	switch {
-	case digest.Digest(value).Validate() == nil:
-		src.digest = digest.Digest(value)
-	case isTag(value):
-		src.tag = value
-	default:
-		t, err := openSource(ctx, value, plainHTTP, ociLayout)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--build: %w", err)
-		}
-		if t.reference() == "" {
-			return nil, nil, fmt.Errorf("--build %q: names no tag or digest", value)
-		}
-		if t.same(dst) {
-			t.store = dst.store // one handle on the layout for both
-		}
-		src = t
+	src, err := resolveIn(ctx, dst, value, plainHTTP, ociLayout)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--build: %w", err)
+	}
+	if src.reference() == "" {
+		return nil, nil, fmt.Errorf("--build %q: names no tag or digest", value)
 	}
 	b, err := build.Load(ctx, src.store, src.reference())
 	switch {

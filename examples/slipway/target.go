@@ -132,6 +132,26 @@ func open(ctx context.Context, ref string, plainHTTP, ociLayout, digestOK bool) 
 	return t, nil
 }
 
+// resolveIn returns the target value names: a bare tag or digest in base's
+// repository, else a reference of its own (a handle on the same layout as
+// base shares base's store).
+func resolveIn(ctx context.Context, base *target, value string, plainHTTP, ociLayout bool) (*target, error) {
+	switch {
+	case digest.Digest(value).Validate() == nil:
+		return &target{store: base.store, name: base.name, digest: digest.Digest(value)}, nil
+	case isTag(value):
+		return &target{store: base.store, name: base.name, tag: value}, nil
+	}
+	t, err := openSource(ctx, value, plainHTTP, ociLayout)
+	if err != nil {
+		return nil, err
+	}
+	if t.same(base) {
+		t.store = base.store
+	}
+	return t, nil
+}
+
 // parseLayoutRef splits DIR[:TAG] as the oras CLI does: at the last ':' if
 // what follows is a valid tag; or DIR@DIGEST at the last '@' if what
 // follows has the form of a digest, which must then be valid.
