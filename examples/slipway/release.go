@@ -63,7 +63,7 @@ release's security summary records it.
 
 Another publisher may add to the same ledger at the same time: every release
 either lands on the ledger or is refused whole. When refused, release tries
-again, up to 5 times, saying so on stderr.
+again, up to 8 times, saying so on stderr.
 
 The release's creation time is the current time, or SOURCE_DATE_EPOCH (seconds
 since the Unix epoch) if set. The output ends with the release's reference by
@@ -171,17 +171,20 @@ func newReleaseOptions() release.Options {
 	return release.Options{Created: time.Now()}
 }
 
-// Retries of a release or rollback that another publisher overtook.
+// Retries of a release or rollback that other publishers overtook. Each
+// version of a ledger goes to one of the publishers that contend for it,
+// so with N publishers at once the last to land tries N times at least.
 const (
-	conflictAttempts = 5                      // tries in all
-	conflictWait     = 200 * time.Millisecond // the first wait, doubled after each try
+	conflictAttempts = 8                      // tries in all
+	conflictWait     = 200 * time.Millisecond // the longest first wait, doubled after each try
+	conflictMaxWait  = 5 * time.Second        // the longest wait
 )
 
 // retryConflict calls fn until it returns anything but an error wrapping
 // release.ErrConflict, conflictAttempts times at most, and says so on w
-// before each new try. The waits start at about first and double, each
-// jittered by up to half its length either way, so that publishers that
-// collided do not collide again in step.
+// before each new try. Each wait is random, up to first, then up to twice
+// as long after each try, conflictMaxWait at most, so that publishers that
+// collided spread out instead of colliding again in step.
 func retryConflict(ctx context.Context, w io.Writer, first time.Duration, fn func() error) error {
 	for attempt := 1; ; attempt++ {
 		err := fn()
@@ -191,8 +194,7 @@ func retryConflict(ctx context.Context, w io.Writer, first time.Duration, fn fun
 		if attempt == conflictAttempts {
 			return &hinted{err, fmt.Sprintf("gave up after %d attempts", conflictAttempts)}
 		}
-		wait := first << (attempt - 1)
-		wait = wait/2 + rand.N(wait+1)
+		wait := rand.N(min(first<<(attempt-1), conflictMaxWait) + 1)
 		fmt.Fprintf(w, "slipway: another publisher changed the ledger; trying again in %v (attempt %d of %d)\n",
 			wait.Round(time.Millisecond), attempt+1, conflictAttempts)
 		timer := time.NewTimer(wait)

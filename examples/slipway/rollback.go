@@ -34,7 +34,7 @@ REF is the app's repository with the environment as its tag:
   DIR:ENV                  in an OCI image layout, with --oci-layout
 
 Another publisher may add to the same ledger at the same time; when it does,
-rollback tries again, up to 5 times, saying so on stderr. The creation time is
+rollback tries again, up to 8 times, saying so on stderr. The creation time is
 the current time, or SOURCE_DATE_EPOCH if set. The output ends with the new
 release's reference by digest, on a line of its own.
 
