@@ -31,7 +31,7 @@ var (
 
 // VarError records a failure about one variable of a config.
 type VarError struct {
-	Name string // the variable
+	Name string // the variable; a name that may be a secret value itself, a note of its length
 	Rule string // for ErrPlaintextSecret, the rule that matched
 	Err  error  // the cause, one of the Err values of this package
 }
