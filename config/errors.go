@@ -25,7 +25,8 @@ var (
 	// ErrMediaType: a stored blob is not a config of a format version this
 	// reader knows.
 	ErrMediaType = errors.New("wrong media type")
-	// ErrUnresolved: a secret reference could not be resolved.
+	// ErrUnresolved: a secret reference could not be resolved. The error
+	// is a [*ResolveError] naming the reference.
 	ErrUnresolved = errors.New("secret reference not resolved")
 )
 
@@ -45,3 +46,22 @@ func (e *VarError) Error() string {
 
 // Unwrap returns the cause.
 func (e *VarError) Unwrap() error { return e.Err }
+
+// ResolveError records a secret reference that could not be resolved. The
+// resolvers of this package return it, and [Config.Resolve] returns one per
+// variable that failed, with Name set. It never holds a resolved value.
+type ResolveError struct {
+	Name string // the variable, when known
+	Ref  string // the reference; a note in its place if it is invalid and so may hold credentials
+	Err  error  // wraps ErrUnresolved, and the cause: ErrInvalidReference, a file or context error
+}
+
+func (e *ResolveError) Error() string {
+	if e.Name != "" {
+		return fmt.Sprintf("config: resolve %q (%s): %v", e.Name, e.Ref, e.Err)
+	}
+	return fmt.Sprintf("config: resolve %s: %v", e.Ref, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *ResolveError) Unwrap() error { return e.Err }
