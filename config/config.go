@@ -17,7 +17,7 @@ import (
 )
 
 // MediaType is the media type of a stored config: its canonical JSON
-// encoding (docs/format.md).
+// encoding (docs/config.md).
 const MediaType = "application/vnd.slipway.config.v1+json"
 
 // Limits on a config.
@@ -60,7 +60,8 @@ type Options struct {
 }
 
 // Finding is a plain variable that matched a plaintext-secret rule and was
-// allowed by Options.AllowPlaintext.
+// admitted: by Options.AllowPlaintext, or, in a decoded config, when the
+// config was made.
 type Finding struct {
 	Name string // the variable
 	Rule string // the rule it matched, as docs/config.md lists them
@@ -269,7 +270,8 @@ func (c *Config) WithVar(name, value string) (*Config, error) {
 }
 
 // WithSecret returns a config equal to c except that name is the secret
-// reference ref (and is no longer a plain variable, if it was one).
+// reference ref (and is no longer a plain variable, if it was one). The
+// checks of New apply.
 func (c *Config) WithSecret(name, ref string) (*Config, error) {
 	vars, secrets := cloneMap(c.vars), cloneMap(c.secrets)
 	secrets[name] = ref
@@ -277,7 +279,8 @@ func (c *Config) WithSecret(name, ref string) (*Config, error) {
 	return New(c.app, c.env, Spec{Env: vars, Secrets: secrets}, Options{AllowPlaintext: c.allow})
 }
 
-// Without returns a config equal to c without the variable or secret name.
+// Without returns a config equal to c without the variable or secret name;
+// without either, it returns an equal config.
 func (c *Config) Without(name string) (*Config, error) {
 	vars, secrets := cloneMap(c.vars), cloneMap(c.secrets)
 	delete(vars, name)

@@ -8,15 +8,18 @@ import (
 // Errors a caller may branch on with [errors.Is]. Errors about one
 // variable come wrapped in a [*VarError] that names it.
 var (
-	// ErrInvalidName: an app, environment or variable name breaks the
-	// naming rules.
+	// ErrInvalidName: an app, environment or variable name is missing or
+	// breaks the naming rules.
 	ErrInvalidName = errors.New("invalid name")
 	// ErrInvalidConfig: a config document is malformed: bad JSON, an
-	// unknown or duplicate field, a missing app or environment, a variable
-	// both plain and secret, or a size limit exceeded.
+	// unknown or duplicate field, a value that is not a string, a value
+	// that is not valid UTF-8 or holds a NUL byte, a variable both plain
+	// and secret, a stored form that is not canonical, or a size limit
+	// exceeded.
 	ErrInvalidConfig = errors.New("invalid config")
-	// ErrInvalidReference: a secret reference is not an absolute URI
-	// without credentials.
+	// ErrInvalidReference: a secret reference is not an absolute URI with
+	// a lowercase scheme, or it carries credentials or looks like a secret
+	// value itself.
 	ErrInvalidReference = errors.New("invalid secret reference")
 	// ErrPlaintextSecret: a plain variable looks like a secret value, by
 	// its name or by the shape of its value. The error names the variable
@@ -37,6 +40,8 @@ type VarError struct {
 	Err  error  // the cause, one of the Err values of this package
 }
 
+// Error names the variable, the failure and, for ErrPlaintextSecret, the
+// rule, as in "DB_PASSWORD": plaintext secret (rule name-password).
 func (e *VarError) Error() string {
 	if e.Rule != "" {
 		return fmt.Sprintf("%q: %v (rule %s)", e.Name, e.Err, e.Rule)
@@ -56,6 +61,9 @@ type ResolveError struct {
 	Err  error  // wraps ErrUnresolved, and the cause: ErrInvalidReference, a file or context error
 }
 
+// Error names the variable, if known, and the reference, as in
+// config: resolve "DB_PASSWORD" (env://DB_PASS): secret reference not
+// resolved: environment variable DB_PASS is not set.
 func (e *ResolveError) Error() string {
 	if e.Name != "" {
 		return fmt.Sprintf("config: resolve %q (%s): %v", e.Name, e.Ref, e.Err)
