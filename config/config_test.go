@@ -24,24 +24,31 @@ func shop(t testing.TB) *config.Config {
 	return c
 }
 
+// errorTree returns err and every error it wraps, depth first.
+func errorTree(err error) []error {
+	if err == nil {
+		return nil
+	}
+	out := []error{err}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		out = append(out, errorTree(u.Unwrap())...)
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			out = append(out, errorTree(e)...)
+		}
+	}
+	return out
+}
+
 // varErrors returns every *VarError in the tree of err.
 func varErrors(err error) []*config.VarError {
 	var out []*config.VarError
-	var walk func(error)
-	walk = func(err error) {
-		if ve, ok := err.(*config.VarError); ok {
+	for _, e := range errorTree(err) {
+		if ve, ok := e.(*config.VarError); ok {
 			out = append(out, ve)
 		}
-		switch u := err.(type) {
-		case interface{ Unwrap() error }:
-			walk(u.Unwrap())
-		case interface{ Unwrap() []error }:
-			for _, e := range u.Unwrap() {
-				walk(e)
-			}
-		}
 	}
-	walk(err)
 	return out
 }
 

@@ -66,27 +66,13 @@ func parseDocument(data []byte) (document, error) {
 	}
 	p := &parser{data: data, dec: json.NewDecoder(bytes.NewReader(data))}
 	p.dec.UseNumber() // a number token is then never converted, nor quoted in an error
-	tok, at, err := p.value()
-	if err != nil {
-		return doc, err
-	}
-	if tok != json.Delim('{') {
-		return doc, p.errorf(at, "want a JSON object, got %s", kind(tok))
-	}
 	seen := map[string]bool{}
-	for {
-		tok, at, err := p.value()
-		if err != nil {
-			return doc, err
-		}
-		if tok == json.Delim('}') {
-			break
-		}
-		field, _ := tok.(string) // the decoder allows only strings as keys
+	err := p.object("", "a JSON object", func(field string, at int64) error {
 		if seen[field] {
-			return doc, p.errorf(at, "field %q appears twice", shown(field, maxVarLen))
+			return p.errorf(at, "field %q appears twice", shown(field, maxVarLen))
 		}
 		seen[field] = true
+		var err error
 		switch field {
 		case "app":
 			doc.App, err = p.text(field)
@@ -99,9 +85,10 @@ func parseDocument(data []byte) (document, error) {
 		default:
 			err = p.errorf(at, "unknown field %q (want app, environment, env, secrets)", shown(field, maxVarLen))
 		}
-		if err != nil {
-			return doc, err
-		}
+		return err
+	})
+	if err != nil {
+		return doc, err
 	}
 	if _, at, err := p.token(); !errors.Is(err, io.EOF) {
 		return doc, p.errorf(at, "trailing data after the document")
@@ -161,35 +148,48 @@ func (p *parser) text(field string) (string, error) {
 
 // strings reads the object of strings that is the value of field.
 func (p *parser) strings(field string) (map[string]string, error) {
-	tok, at, err := p.value()
-	if err != nil {
-		return nil, err
-	}
-	if tok != json.Delim('{') {
-		return nil, p.errorf(at, "%s: want an object of strings, got %s", field, kind(tok))
-	}
 	m := map[string]string{}
-	for {
+	err := p.object(field+": ", "an object of strings", func(name string, at int64) error {
+		if _, dup := m[name]; dup {
+			return p.errorf(at, "%s: %q appears twice", field, shown(name, maxVarLen))
+		}
 		tok, at, err := p.value()
 		if err != nil {
-			return nil, err
-		}
-		if tok == json.Delim('}') {
-			return m, nil
-		}
-		name, _ := tok.(string)
-		if _, dup := m[name]; dup {
-			return nil, p.errorf(at, "%s: %q appears twice", field, shown(name, maxVarLen))
-		}
-		tok, at, err = p.value()
-		if err != nil {
-			return nil, err
+			return err
 		}
 		s, ok := tok.(string)
 		if !ok {
-			return nil, p.errorf(at, "%s: %q: want a string, got %s", field, shown(name, maxVarLen), kind(tok))
+			return p.errorf(at, "%s: %q: want a string, got %s", field, shown(name, maxVarLen), kind(tok))
 		}
 		m[name] = s
+		return nil
+	})
+	return m, err
+}
+
+// object reads an object and calls member with each key and its offset;
+// member reads the value. where prefixes the error if the next value is
+// not an object, which says it wanted want.
+func (p *parser) object(where, want string, member func(key string, at int64) error) error {
+	tok, at, err := p.value()
+	if err != nil {
+		return err
+	}
+	if tok != json.Delim('{') {
+		return p.errorf(at, "%swant %s, got %s", where, want, kind(tok))
+	}
+	for {
+		tok, at, err := p.value()
+		if err != nil {
+			return err
+		}
+		if tok == json.Delim('}') {
+			return nil
+		}
+		key, _ := tok.(string) // the decoder allows only strings as keys
+		if err := member(key, at); err != nil {
+			return err
+		}
 	}
 }
 

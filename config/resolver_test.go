@@ -37,24 +37,11 @@ func assertNotIn(t *testing.T, err error, values ...string) {
 // prints an error.
 func errorTexts(err error) []string {
 	var out []string
-	var walk func(error)
-	walk = func(err error) {
-		if err == nil {
-			return
-		}
+	for _, e := range errorTree(err) {
 		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q"} {
-			out = append(out, fmt.Sprintf(verb, err))
-		}
-		switch u := err.(type) {
-		case interface{ Unwrap() error }:
-			walk(u.Unwrap())
-		case interface{ Unwrap() []error }:
-			for _, e := range u.Unwrap() {
-				walk(e)
-			}
+			out = append(out, fmt.Sprintf(verb, e))
 		}
 	}
-	walk(err)
 	return out
 }
 
