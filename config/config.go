@@ -114,16 +114,16 @@ func newConfig(app, environment string, spec Spec, opts Options) (*Config, error
 // part of the config. The With methods of a decoded config admit the
 // variables of its findings again, as that allow-list did.
 func Decode(data []byte) (*Config, error) {
-	if len(data) > MaxSize {
-		return nil, fmt.Errorf("config: %w: %d bytes exceeds %d", ErrInvalidConfig, len(data), MaxSize)
-	}
-	var doc document
-	if err := canonjson.Unmarshal(data, &doc); err != nil {
+	doc, err := parseDocument(data)
+	if err != nil {
 		return nil, fmt.Errorf("config: %w: %w", ErrInvalidConfig, err)
 	}
 	c, err := build(doc, nil, false)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
+	}
+	if !bytes.Equal(c.raw, data) {
+		return nil, fmt.Errorf("config: %w: not the canonical encoding (%d bytes re-encode to %d)", ErrInvalidConfig, len(data), len(c.raw))
 	}
 	for _, f := range c.findings {
 		c.allow = append(c.allow, f.Name)

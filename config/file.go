@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // Parse reads a config document as people write it:
@@ -79,9 +80,9 @@ func parseDocument(data []byte) (document, error) {
 		case "environment":
 			doc.Environment, err = p.text(field)
 		case "env":
-			doc.Env, err = p.strings(field)
+			doc.Env, err = p.stringMap(field)
 		case "secrets":
-			doc.Secrets, err = p.strings(field)
+			doc.Secrets, err = p.stringMap(field)
 		default:
 			err = p.errorf(at, "unknown field %q (want app, environment, env, secrets)", shown(field, maxVarLen))
 		}
@@ -106,7 +107,7 @@ type parser struct {
 // returns io.EOF; any other error carries its line and column.
 func (p *parser) token() (json.Token, int64, error) {
 	at := p.dec.InputOffset()
-	for at < int64(len(p.data)) && bytes.IndexByte([]byte(" \t\r\n,:"), p.data[at]) >= 0 {
+	for at < int64(len(p.data)) && strings.IndexByte(" \t\r\n,:", p.data[at]) >= 0 {
 		at++ // what lies between tokens
 	}
 	tok, err := p.dec.Token()
@@ -146,8 +147,8 @@ func (p *parser) text(field string) (string, error) {
 	return s, nil
 }
 
-// strings reads the object of strings that is the value of field.
-func (p *parser) strings(field string) (map[string]string, error) {
+// stringMap reads the object of strings that is the value of field.
+func (p *parser) stringMap(field string) (map[string]string, error) {
 	m := map[string]string{}
 	err := p.object(field+": ", "an object of strings", func(name string, at int64) error {
 		if _, dup := m[name]; dup {

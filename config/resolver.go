@@ -238,6 +238,8 @@ func (c *Config) Resolve(ctx context.Context, r Resolver) (map[string]string, er
 // named makes err, from resolving ref, a *ResolveError naming the variable
 // name and wrapping ErrUnresolved.
 func named(name, ref string, err error) *ResolveError {
+	// Only a ResolveError returned as is is completed; one deeper in the
+	// chain keeps the context its resolver wrapped around it.
 	if re, ok := err.(*ResolveError); ok {
 		named := *re
 		named.Name = name
