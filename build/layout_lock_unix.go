@@ -15,7 +15,7 @@ import (
 // from the first to the last of these.
 const (
 	firstLockWait = time.Millisecond
-	lastLockWait  = 50 * time.Millisecond
+	lastLockWait  = 10 * time.Millisecond
 )
 
 // lockFile takes an exclusive flock(2) on the file at path, creating it if
