@@ -77,8 +77,11 @@ var errNoLockFile = errors.New("cannot create the lock file")
 
 // OpenLayout opens the OCI image layout in dir. If dir does not exist, the
 // layout is created by the first write; until then it is empty. Opening an
-// existing layout loads its index under the layout's lock, so it waits
-// while another handle or process changes the layout, or until ctx is done.
+// existing layout loads its index under the layout's lock (see
+// [Layout.Update]), so it waits while another handle or process changes
+// the layout, or until ctx is done. A layout this process may read but not
+// write opens too, for reading: without the lock if it has no lock file
+// yet and this process may not create one.
 func OpenLayout(ctx context.Context, dir string) (*Layout, error) {
 	root, err := filepath.Abs(dir)
 	if err != nil {

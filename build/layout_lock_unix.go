@@ -5,6 +5,7 @@ package build
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"syscall"
@@ -36,7 +37,7 @@ func lockFile(ctx context.Context, path string) (release func(), err error) {
 		if f, rerr = os.Open(path); rerr == nil {
 			err = nil
 		} else if errors.Is(rerr, fs.ErrNotExist) {
-			err = errors.Join(errNoLockFile, err)
+			err = fmt.Errorf("%w: %w", errNoLockFile, err)
 		}
 	}
 	if err != nil {

@@ -147,3 +147,34 @@ func waitForFile(ctx context.Context, name string) error {
 		}
 	}
 }
+
+// TestLayoutReadOnly opens layouts this process may read but not write:
+// one a Layout wrote, with its lock file, and one without a lock file.
+func TestLayoutReadOnly(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root may write to any directory")
+	}
+	for _, withLockFile := range []bool{true, false} {
+		t.Run(fmt.Sprintf("lock file %t", withLockFile), func(t *testing.T) {
+			dir := t.TempDir()
+			l, err := build.OpenLayout(t.Context(), dir)
+			require.NoError(t, err)
+			desc, err := pushNote(t.Context(), l, "v1")
+			require.NoError(t, err)
+			require.NoError(t, l.Tag(t.Context(), desc, "v1"))
+			if !withLockFile {
+				require.NoError(t, os.Remove(filepath.Join(dir, "slipway.lock")))
+			}
+			require.NoError(t, os.Chmod(filepath.Join(dir, "index.json"), 0o444))
+			require.NoError(t, os.Chmod(dir, 0o555))
+			t.Cleanup(func() { os.Chmod(dir, 0o755) })
+
+			ro, err := build.OpenLayout(t.Context(), dir)
+			require.NoError(t, err)
+			got, err := ro.Resolve(t.Context(), "v1")
+			require.NoError(t, err)
+			assert.Equal(t, desc.Digest, got.Digest)
+			assert.ErrorIs(t, ro.Tag(t.Context(), desc, "v2"), fs.ErrPermission)
+		})
+	}
+}
