@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -190,4 +194,56 @@ func TestLayoutUpdateTargetEndsWithUpdate(t *testing.T) {
 	got, err := l.Resolve(t.Context(), desc.Digest.String())
 	require.NoError(t, err, "reads still work")
 	assert.Equal(t, desc.Digest, got.Digest)
+}
+
+// A ledger kept in tags: each Update finds the next version, stores the
+// entry, and tags it as that version and as the head, with no other writer
+// in between, in this process or another.
+func ExampleLayout_Update() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "slipway-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	store, err := build.OpenLayout(ctx, filepath.Join(dir, "layout"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	appendEntry := func(t oras.Target) error {
+		n := 1
+		for ; ; n++ {
+			_, err := t.Resolve(ctx, fmt.Sprintf("prod-v%d", n))
+			if errors.Is(err, errdef.ErrNotFound) {
+				break
+			} else if err != nil {
+				return err
+			}
+		}
+		desc, err := oras.PackManifest(ctx, t, oras.PackManifestVersion1_1, "application/vnd.example.entry", oras.PackManifestOptions{
+			ManifestAnnotations: map[string]string{ocispec.AnnotationCreated: "2026-01-01T00:00:00Z", "version": strconv.Itoa(n)},
+		})
+		if err != nil {
+			return err
+		}
+		for _, tag := range []string{fmt.Sprintf("prod-v%d", n), "prod"} {
+			if err := t.Tag(ctx, desc, tag); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for range 2 {
+		if err := store.Update(ctx, appendEntry); err != nil {
+			log.Fatal(err)
+		}
+	}
+	err = store.Tags(ctx, "", func(tags []string) error {
+		fmt.Println(tags)
+		return nil
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Output: [prod prod-v1 prod-v2]
 }
