@@ -56,7 +56,7 @@ func Example_flow() {
 		fmt.Printf("v%d %s config %s%s\n", e.Version, e.Created.Format(time.DateOnly), e.Config.Digest.Encoded()[:12], note)
 	}
 	// Output:
-	// v3 2026-01-04 config 0bdf8b8f1b7d (rollback to v1)
-	// v2 2026-01-03 config 66b0a7d3d1a1
-	// v1 2026-01-02 config 0bdf8b8f1b7d
+	// v3 2026-01-04 config f8796d56dd7c (rollback to v1)
+	// v2 2026-01-03 config 3ec626edd9e9
+	// v1 2026-01-02 config f8796d56dd7c
 }
