@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -16,7 +17,7 @@ import (
 )
 
 // MediaType is the media type of a stored config: its canonical JSON
-// encoding (docs/format.md).
+// encoding (docs/config.md).
 const MediaType = "application/vnd.slipway.config.v1+json"
 
 // Limits on a config.
@@ -59,7 +60,8 @@ type Options struct {
 }
 
 // Finding is a plain variable that matched a plaintext-secret rule and was
-// allowed by Options.AllowPlaintext.
+// admitted: by Options.AllowPlaintext, or, in a decoded config, when the
+// config was made.
 type Finding struct {
 	Name string // the variable
 	Rule string // the rule it matched, as docs/config.md lists them
@@ -93,29 +95,38 @@ type document struct {
 // a plaintext secret (docs/config.md lists the rules). Every problem is
 // reported, joined, each naming its variable and never its value.
 func New(app, environment string, spec Spec, opts Options) (*Config, error) {
-	c, err := build(document{App: app, Environment: environment, Env: spec.Env, Secrets: spec.Secrets}, opts.AllowPlaintext, true)
+	c, err := newConfig(app, environment, spec, opts)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	return c, nil
 }
 
+// newConfig is New without the package prefix on its error.
+func newConfig(app, environment string, spec Spec, opts Options) (*Config, error) {
+	return build(document{App: app, Environment: environment, Env: spec.Env, Secrets: spec.Secrets}, opts.AllowPlaintext, true)
+}
+
 // Decode reads a stored config blob: the canonical JSON encoding that
 // [Config.Bytes] returns. It checks syntax, names and references like New,
 // but does not refuse values that match a plaintext-secret rule: it reports
 // them as [Config.Findings], since the allow-list that admitted them is not
-// part of the config.
+// part of the config. The With methods of a decoded config admit the
+// variables of its findings again, as that allow-list did.
 func Decode(data []byte) (*Config, error) {
-	if len(data) > MaxSize {
-		return nil, fmt.Errorf("config: %w: %d bytes exceeds %d", ErrInvalidConfig, len(data), MaxSize)
-	}
-	var doc document
-	if err := canonjson.Unmarshal(data, &doc); err != nil {
+	doc, err := parseDocument(data)
+	if err != nil {
 		return nil, fmt.Errorf("config: %w: %w", ErrInvalidConfig, err)
 	}
 	c, err := build(doc, nil, false)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
+	}
+	if !bytes.Equal(c.raw, data) {
+		return nil, fmt.Errorf("config: %w: not the canonical encoding (%d bytes re-encode to %d)", ErrInvalidConfig, len(data), len(c.raw))
+	}
+	for _, f := range c.findings {
+		c.allow = append(c.allow, f.Name)
 	}
 	return c, nil
 }
@@ -185,19 +196,36 @@ func build(doc document, allow []string, refuse bool) (*Config, error) {
 
 func checkName(what, name string) error {
 	if len(name) > maxNameLen || !nameRE.MatchString(name) {
-		return fmt.Errorf("%w: %s %q: want lowercase letters, digits and inner hyphens, at most %d characters", ErrInvalidName, what, name, maxNameLen)
+		return fmt.Errorf("%w: %s %q: want lowercase letters, digits and inner hyphens, at most %d characters", ErrInvalidName, what, shown(name, maxNameLen), maxNameLen)
 	}
 	return nil
 }
 
+// shown is name as an error may show it: itself, or, if it is longer than
+// limit or looks like a secret value, a note of its length. A name in the
+// wrong place may be a value (a file with key and value swapped).
+func shown(name string, limit int) string {
+	if len(name) > limit || detectValue(name) != "" {
+		return fmt.Sprintf("(%d bytes, not shown)", len(name))
+	}
+	return name
+}
+
 // checkVar checks a variable's name and the size and bytes of its value
-// (or reference); the message never holds the value.
+// (or reference); the message never holds the value, nor a name that may
+// be one.
 func checkVar(name, value string) error {
 	if len(name) > maxVarLen || !varRE.MatchString(name) {
-		return &VarError{Name: name, Err: fmt.Errorf("%w: want letters, digits and underscores, not starting with a digit, at most %d characters", ErrInvalidName, maxVarLen)}
+		return &VarError{Name: shown(name, maxVarLen), Err: fmt.Errorf("%w: want letters, digits and underscores, not starting with a digit, at most %d characters", ErrInvalidName, maxVarLen)}
+	}
+	if rule := detectPattern(name); rule != "" {
+		return &VarError{Name: shown(name, 0), Rule: rule, Err: fmt.Errorf("%w: the name itself looks like a secret value", ErrPlaintextSecret)}
 	}
 	if len(value) > MaxValueSize {
 		return &VarError{Name: name, Err: fmt.Errorf("%w: value of %d bytes exceeds %d", ErrInvalidConfig, len(value), MaxValueSize)}
+	}
+	if !utf8.ValidString(value) {
+		return &VarError{Name: name, Err: fmt.Errorf("%w: value is not valid UTF-8", ErrInvalidConfig)}
 	}
 	if strings.IndexByte(value, 0) >= 0 {
 		return &VarError{Name: name, Err: fmt.Errorf("%w: value holds a NUL byte", ErrInvalidConfig)}
@@ -242,7 +270,8 @@ func (c *Config) WithVar(name, value string) (*Config, error) {
 }
 
 // WithSecret returns a config equal to c except that name is the secret
-// reference ref (and is no longer a plain variable, if it was one).
+// reference ref (and is no longer a plain variable, if it was one). The
+// checks of New apply.
 func (c *Config) WithSecret(name, ref string) (*Config, error) {
 	vars, secrets := cloneMap(c.vars), cloneMap(c.secrets)
 	secrets[name] = ref
@@ -250,7 +279,8 @@ func (c *Config) WithSecret(name, ref string) (*Config, error) {
 	return New(c.app, c.env, Spec{Env: vars, Secrets: secrets}, Options{AllowPlaintext: c.allow})
 }
 
-// Without returns a config equal to c without the variable or secret name.
+// Without returns a config equal to c without the variable or secret name;
+// without either, it returns an equal config.
 func (c *Config) Without(name string) (*Config, error) {
 	vars, secrets := cloneMap(c.vars), cloneMap(c.secrets)
 	delete(vars, name)

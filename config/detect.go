@@ -3,6 +3,7 @@ package config
 import (
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -30,11 +31,18 @@ var valueRules = []struct {
 	{"url-password", regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@`)},
 }
 
-// Thresholds of the high-entropy rule: a value made only of token
-// characters (letters, digits, + / = _ -), at least EntropyMinLength long,
-// with a Shannon entropy of at least EntropyMinBits bits per character
-// (EntropyMinBitsHex for hexadecimal strings, whose alphabet caps them at
-// 4). UUIDs are identifiers, not secrets, and never match.
+// Thresholds of the high-entropy rule. A value matches when, spaces
+// around it trimmed, it is either
+//
+//   - at least EntropyMinLength token characters (letters, digits and
+//     the characters +/=_-) with at least one letter and one digit, and a
+//     Shannon entropy of at least EntropyMinBits bits per character; or
+//   - at least EntropyMinLengthHex hexadecimal digits with at least
+//     EntropyMinBitsHex bits per character (their alphabet caps them at 4).
+//
+// UUIDs are identifiers, not secrets, and never match; nor do values
+// without a digit, such as word-like identifiers (payments-worker-eu-west,
+// ShopPaymentsWorker), which are often as varied as random strings.
 const (
 	EntropyMinLength    = 24
 	EntropyMinBits      = 4.0
@@ -46,21 +54,35 @@ var (
 	tokenRE = regexp.MustCompile(`^[A-Za-z0-9+/=_-]+$`)
 	hexRE   = regexp.MustCompile(`^[0-9a-fA-F]+$`)
 	uuidRE  = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	digitRE = regexp.MustCompile(`[0-9]`)
+	alphaRE = regexp.MustCompile(`[A-Za-z]`)
 )
 
 // Name rules: words in a variable's name that say its value is a secret.
 // A name is split into words at underscores and at lower-to-upper case
-// changes; a word matches when it ends with one of these.
+// changes (dbPassword_v2: DB, PASSWORD, V2). A word matches a rule when it
+// ends with one of the rule's suffixes (DBPASSWORD) or equals one of its
+// exact words: short words such as PASS would otherwise match BYPASS.
 var nameRules = []struct {
-	id    string
-	words []string
+	id       string
+	suffixes []string
+	exact    []string
 }{
-	{"name-password", []string{"PASSWORD", "PASSWORDS", "PASSWD", "PASSPHRASE", "PASS", "PWD"}},
-	{"name-secret", []string{"SECRET", "SECRETS"}},
-	{"name-token", []string{"TOKEN", "TOKENS"}},
-	{"name-credential", []string{"CREDENTIAL", "CREDENTIALS", "CREDS"}},
-	{"name-private", []string{"PRIVATE"}},
-	{"name-key", []string{"APIKEY", "ACCESSKEY", "SECRETKEY", "PRIVATEKEY", "SIGNINGKEY"}},
+	{"name-password", []string{"PASSWORD", "PASSWORDS", "PASSWD", "PASSPHRASE"}, []string{"PASS", "PWD"}},
+	{"name-secret", []string{"SECRET", "SECRETS"}, nil},
+	{"name-token", []string{"TOKEN", "TOKENS"}, nil},
+	{"name-credential", []string{"CREDENTIAL", "CREDENTIALS"}, []string{"CREDS"}},
+	{"name-private", []string{"PRIVATE"}, nil},
+	{"name-key", []string{"APIKEY", "ACCESSKEY", "SECRETKEY", "PRIVATEKEY", "SIGNINGKEY"}, nil},
+}
+
+// describing are last words of a name that make it about a secret rather
+// than the secret itself: DB_PASSWORD_FILE, TOKEN_URL, PASSWORD_MIN_LENGTH.
+// The value rules still apply to such variables.
+var describing = map[string]bool{
+	"FILE": true, "PATH": true, "DIR": true, "URL": true, "URI": true, "ENDPOINT": true,
+	"HOST": true, "PORT": true, "NAME": true, "ID": true, "LENGTH": true, "LEN": true,
+	"TTL": true, "TIMEOUT": true, "HEADER": true,
 }
 
 // harmless are values no name rule refuses: switches, not secrets.
@@ -86,13 +108,21 @@ func detect(name, value string) string {
 
 // detectValue applies the value rules.
 func detectValue(value string) string {
+	if rule := detectPattern(value); rule != "" {
+		return rule
+	}
+	if highEntropy(strings.TrimSpace(value)) {
+		return "high-entropy"
+	}
+	return ""
+}
+
+// detectPattern applies the value rules but high-entropy.
+func detectPattern(value string) string {
 	for _, r := range valueRules {
 		if r.re.MatchString(value) {
 			return r.id
 		}
-	}
-	if highEntropy(strings.TrimSpace(value)) {
-		return "high-entropy"
 	}
 	return ""
 }
@@ -102,17 +132,19 @@ func detectName(name string) string {
 		return "" // the shell's working directory
 	}
 	words := splitName(name)
+	last := words[len(words)-1]
+	if describing[last] {
+		return ""
+	}
 	for _, r := range nameRules {
 		for _, w := range words {
-			for _, suffix := range r.words {
-				if strings.HasSuffix(w, suffix) {
-					return r.id
-				}
+			if slices.Contains(r.exact, w) || slices.ContainsFunc(r.suffixes, func(s string) bool { return strings.HasSuffix(w, s) }) {
+				return r.id
 			}
 		}
 	}
 	// _KEY: a last word KEY or KEYS (API_KEY, MASTER_KEY), not KEY_ID.
-	if last := words[len(words)-1]; last == "KEY" || last == "KEYS" {
+	if last == "KEY" || last == "KEYS" {
 		return "name-key"
 	}
 	return ""
@@ -157,7 +189,7 @@ func highEntropy(s string) bool {
 		return false
 	case hexRE.MatchString(s):
 		return len(s) >= EntropyMinLengthHex && entropy(s) >= EntropyMinBitsHex
-	case len(s) < EntropyMinLength || !tokenRE.MatchString(s):
+	case len(s) < EntropyMinLength || !tokenRE.MatchString(s) || !digitRE.MatchString(s) || !alphaRE.MatchString(s):
 		return false
 	}
 	return entropy(s) >= EntropyMinBits

@@ -15,7 +15,12 @@
 //	...
 //	fmt.Println(c.Digest())
 //
-// Secret references are resolved only when a release runs, by a
-// [Resolver] the caller supplies; making a release never resolves them.
-// The rules and the file format are described in docs/config.md.
+// [Diff] lists the variables that differ between two configs, secret
+// references shown as references.
+//
+// Secret references are resolved only when a release runs, by
+// [Config.Resolve] with a [Resolver] the caller supplies, such as
+// [Schemes] of an [EnvResolver] and a [FileResolver]; making a release
+// never resolves them. The file format, the rules and the resolvers are
+// described in docs/config.md.
 package config

@@ -305,6 +305,11 @@ func (l *ledger) appendShared(ctx context.Context, t oras.Target, next draft, wa
 	if err := l.moveHead(ctx, t, proposal); err != nil {
 		return nil, err
 	}
+	if got, err := t.Resolve(ctx, proposal.Tag()); err != nil {
+		return nil, fmt.Errorf("resolve %s: %w", proposal.Tag(), err)
+	} else if got.Digest != proposal.Digest() {
+		return nil, conflict("version tag %s was overwritten after it was written: the store's tags are not linearizable, or a tool other than slipway writes them", proposal.Tag())
+	}
 	if proposal != own {
 		return nil, conflict("version %d went to the release an earlier round proposed, %s", n, proposal.Digest())
 	}

@@ -22,10 +22,10 @@ import (
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func fixture(t *testing.T) (*memory.Store, *build.Build, *config.Config) {
+func fixture(t testing.TB) (*memory.Store, *build.Build, *config.Config) {
 	t.Helper()
 	dst := memory.New()
-	b, err := build.New(t.Context(), dst, "shop", build.Spec{
+	b, err := build.New(context.Background(), dst, "shop", build.Spec{
 		Files:     []build.File{{Name: "bin/server", Reader: strings.NewReader("server")}},
 		Processes: []build.Process{{Name: "web", Command: "bin/server"}},
 		Created:   t0,

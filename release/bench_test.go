@@ -1,0 +1,77 @@
+package release_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content/memory"
+
+	"github.com/slipway-dev/slipway/build"
+	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/internal/registrytest"
+	"github.com/slipway-dev/slipway/release"
+)
+
+// BenchmarkNew measures adding a release to a ledger: ops/s is releases
+// per second, one publisher at a time.
+func BenchmarkNew(b *testing.B) {
+	targets := []struct {
+		name string
+		open func(b *testing.B) oras.Target
+	}{
+		{"registry", func(b *testing.B) oras.Target { return registrytest.New(b, true).Repository(b, "acme/shop") }},
+		{"layout", func(b *testing.B) oras.Target {
+			l, err := build.OpenLayout(b.Context(), b.TempDir())
+			require.NoError(b, err)
+			return l
+		}},
+		{"memory", func(b *testing.B) oras.Target { return memory.New() }},
+	}
+	for _, tc := range targets {
+		b.Run(tc.name, func(b *testing.B) {
+			ctx := b.Context()
+			dst := tc.open(b)
+			bld := newBuild(b, dst, "shop", "v1")
+			configs := []*config.Config{newConfig(b, "shop", "prod", "info"), newConfig(b, "shop", "prod", "debug")}
+			b.ReportAllocs()
+			i := 0
+			start := time.Now()
+			for b.Loop() {
+				if _, err := release.New(ctx, dst, bld, configs[i%2], release.Options{Created: at(i)}); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(i)/time.Since(start).Seconds(), "releases/s")
+		})
+	}
+}
+
+// BenchmarkHistory walks ledgers of 100 and 1,000 releases: the time per
+// release stays flat, so a walk is linear in the ledger's length.
+func BenchmarkHistory(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("releases=%d", n), func(b *testing.B) {
+			ctx := b.Context()
+			dst := registrytest.New(b, true).Repository(b, "acme/shop")
+			bld := newBuild(b, dst, "shop", "v1")
+			configs := []*config.Config{newConfig(b, "shop", "prod", "info"), newConfig(b, "shop", "prod", "debug")}
+			for i := range n {
+				_, err := release.New(ctx, dst, bld, configs[i%2], release.Options{Created: at(i)})
+				require.NoError(b, err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				hist, err := release.History(ctx, dst, "prod", release.HistoryOptions{})
+				if err != nil || len(hist) != n {
+					b.Fatalf("history: %d entries, %v", len(hist), err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(n), "µs/release")
+		})
+	}
+}
