@@ -51,7 +51,14 @@ func layoutPlace(dir string) place {
 // writeConfig writes a config document of shop in env and returns its path.
 func writeConfig(t *testing.T, env string, vars, secrets map[string]string) string {
 	t.Helper()
-	data, err := json.Marshal(map[string]any{"app": "shop", "environment": env, "env": vars, "secrets": secrets})
+	doc := map[string]any{"app": "shop", "environment": env}
+	if vars != nil {
+		doc["env"] = vars
+	}
+	if secrets != nil {
+		doc["secrets"] = secrets
+	}
+	data, err := json.Marshal(doc)
 	require.NoError(t, err)
 	name := filepath.Join(t.TempDir(), env+".json")
 	require.NoError(t, os.WriteFile(name, data, 0o644))
@@ -171,6 +178,20 @@ func testLedger(t *testing.T, p place) {
 	}, entries[0])
 	assert.Empty(t, entries[2].Previous)
 	assert.Zero(t, entries[1].Rollback)
+
+	// diff: v2 changed a variable; v3 restored v1.
+	out = mustRun(t, "diff", p.flag, p.repo+":prod-v1", "prod-v2")
+	assert.Equal(t, "Release 1: "+p.repo+"@"+r1.Digest().String()+" (shop prod v1)\n"+
+		"Release 2: "+p.repo+"@"+r2.Digest().String()+" (shop prod v2)\n"+
+		"Config: "+shortDigest(r1.Config().Digest())+" -> "+shortDigest(r2.Config().Digest())+"\n"+
+		"  ~ LOG_LEVEL: info -> debug\n"+
+		"Build: unchanged, "+shortDigest(buildDigest)+"\n", out)
+	code, out, stderr := slipway(t, "diff", p.flag, "--exit-code", p.repo+"@"+r1.Digest().String(), p.repo+":prod")
+	assert.Equal(t, exitOK, code, "stderr: %s", stderr)
+	assert.Contains(t, out, "(shop prod v3, rollback to v1)\nConfig: unchanged, ")
+	code, _, stderr = slipway(t, "diff", p.flag, "--exit-code", p.repo+":prod-v2", p.repo+":prod")
+	assert.Equal(t, exitNo, code, "stderr: %s", stderr)
+	assert.Empty(t, stderr)
 }
 
 func TestLedgerRegistry(t *testing.T) {
@@ -303,7 +324,7 @@ func TestReleaseBadInput(t *testing.T) {
 		{name: "missing config", args: []string{"release", "--oci-layout", "--build", "v1", "--config", missing, layout},
 			want: []string{"--config", missing, "no such file"}},
 		{name: "invalid config", args: []string{"release", "--oci-layout", "--build", "v1", "--config", broken, layout},
-			want: []string{"--config", broken, "want string"}},
+			want: []string{"--config", broken, `"PORT"`, "want a string"}},
 		{name: "digest REF", args: []string{"release", "--oci-layout", "--build", "v1", "--config", prod, layout + "@" + zeros},
 			want: []string{"names a digest"}},
 		{name: "no --build", args: []string{"release", "--oci-layout", "--config", prod, layout},
@@ -406,14 +427,14 @@ func TestRetryConflict(t *testing.T) {
 	lines := strings.Split(strings.TrimSuffix(stderr.String(), "\n"), "\n")
 	require.Len(t, lines, 2)
 	assert.Contains(t, lines[0], "another publisher changed the ledger; trying again in")
-	assert.Contains(t, lines[0], "(attempt 2 of 5)")
-	assert.Contains(t, lines[1], "(attempt 3 of 5)")
+	assert.Contains(t, lines[0], "(attempt 2 of 8)")
+	assert.Contains(t, lines[1], "(attempt 3 of 8)")
 
 	calls = 0
 	err = retryConflict(t.Context(), io.Discard, time.Millisecond, func() error { calls++; return conflict })
 	assert.ErrorIs(t, err, release.ErrConflict)
 	assert.Equal(t, conflictAttempts, calls)
-	assert.Equal(t, " (gave up after 5 attempts)", hint(err))
+	assert.Equal(t, " (gave up after 8 attempts)", hint(err))
 
 	calls = 0
 	other := errors.New("no route to host")
@@ -467,9 +488,10 @@ func TestOrasRelease(t *testing.T) {
 
 func TestLedgerHelp(t *testing.T) {
 	for cmd, want := range map[string][]string{
-		"release":  {"slipway release --build BUILD --config FILE [flags] REF", "--allow-plaintext", "SOURCE_DATE_EPOCH", "oras cp", "up to 5 times"},
+		"release":  {"slipway release --build BUILD --config FILE [flags] REF", "--allow-plaintext", "SOURCE_DATE_EPOCH", "oras cp", "up to 8 times"},
 		"history":  {"slipway history [flags] REF", "--json", "--full", "-n, --limit", "ENV-vN"},
 		"rollback": {"slipway rollback --to N [flags] REF", "--to", "never rewritten"},
+		"diff":     {"slipway diff [flags] REF1 REF2", "--exit-code", "--full", "secret(URI)", "[hidden:RULE]"},
 	} {
 		code, stdout, stderr := slipway(t, cmd, "--help")
 		assert.Equal(t, exitOK, code)
