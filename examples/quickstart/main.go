@@ -19,6 +19,7 @@
 // slipway and oras CLIs:
 //
 //	go run ./examples/slipway history --oci-layout ./slipway-demo:prod
+//	go run ./examples/slipway diff --oci-layout ./slipway-demo:prod-v1 prod-v2
 //	oras pull --oci-layout ./slipway-demo:build -o out
 //	oras discover --oci-layout ./slipway-demo:build
 package main
@@ -220,6 +221,9 @@ func run(ctx context.Context, layoutDir string, out io.Writer) error {
 	for _, r := range []*release.Release{r1, r2} {
 		fmt.Fprintf(out, "   v%d  tag %-8s %s  config %.19s… LOG_LEVEL=%s\n", r.Version(), r.Tag(), r.Digest(), r.Config().Digest(), r.Config().Env()["LOG_LEVEL"])
 	}
+	for _, c := range config.Diff(r1.Config(), r2.Config()) {
+		fmt.Fprintf(out, "   v2 changes   %s\n", c)
+	}
 
 	// 7. The ledger of prod, read back and checked link by link.
 	entries, err := release.History(ctx, store, "prod", release.HistoryOptions{})
@@ -231,6 +235,7 @@ func run(ctx context.Context, layoutDir string, out io.Writer) error {
 		fmt.Fprintf(out, "   v%d  %.19s…  build %.19s…  config %.19s…  %s\n", e.Version, e.Descriptor.Digest, e.Build.Digest, e.Config.Digest, e.Created.Format(time.RFC3339))
 	}
 	fmt.Fprintf(out, "next: go run ./examples/slipway history --oci-layout %s:prod\n", layoutDir)
+	fmt.Fprintf(out, "      go run ./examples/slipway diff --oci-layout %s:prod-v1 prod-v2\n", layoutDir)
 	fmt.Fprintf(out, "      oras pull --oci-layout %s:build -o out\n", layoutDir)
 	fmt.Fprintf(out, "%s@%s\n", layoutDir, r2.Digest())
 	return nil

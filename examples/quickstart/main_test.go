@@ -52,6 +52,7 @@ func TestQuickstart(t *testing.T) {
 		assert.Contains(t, first.String(), fmt.Sprintf("   v%d  %.19s…  build %.19s…", e.Version, e.Descriptor.Digest, b.Digest()))
 	}
 	assert.Contains(t, first.String(), `"DB_PASSWORD": plaintext secret (rule name-password)`)
+	assert.Contains(t, first.String(), "   v2 changes   ~ LOG_LEVEL: info -> debug\n")
 	assert.NotContains(t, first.String(), "correct-horse-battery-staple")
 }
 
