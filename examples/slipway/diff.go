@@ -190,7 +190,8 @@ func (d differ) buildDiff(a, b *build.Build) {
 	d.field("image", d.image(a), d.image(b))
 	d.field("created", a.Created().UTC().Format(time.RFC3339), b.Created().UTC().Format(time.RFC3339))
 
-	pa, pb := processMap(a.Processes()), processMap(b.Processes())
+	processName := func(p build.Process) string { return p.Name }
+	pa, pb := byName(a.Processes(), processName), byName(b.Processes(), processName)
 	for _, name := range sortedUnion(pa, pb) {
 		p, inA := pa[name]
 		q, inB := pb[name]
@@ -204,7 +205,8 @@ func (d differ) buildDiff(a, b *build.Build) {
 		}
 	}
 
-	ea, eb := entryMap(a.Entries()), entryMap(b.Entries())
+	entryPath := func(e build.Entry) string { return e.Path }
+	ea, eb := byName(a.Entries(), entryPath), byName(b.Entries(), entryPath)
 	for _, path := range sortedUnion(ea, eb) {
 		e, inA := ea[path]
 		g, inB := eb[path]
@@ -281,18 +283,11 @@ func entryKind(e build.Entry) string {
 	return "file"
 }
 
-func processMap(ps []build.Process) map[string]build.Process {
-	m := make(map[string]build.Process, len(ps))
-	for _, p := range ps {
-		m[p.Name] = p
-	}
-	return m
-}
-
-func entryMap(es []build.Entry) map[string]build.Entry {
-	m := make(map[string]build.Entry, len(es))
-	for _, e := range es {
-		m[e.Path] = e
+// byName returns xs by the name key gives each.
+func byName[T any](xs []T, key func(T) string) map[string]T {
+	m := make(map[string]T, len(xs))
+	for _, x := range xs {
+		m[key(x)] = x
 	}
 	return m
 }

@@ -131,19 +131,6 @@ func TestDiffBadInput(t *testing.T) {
 		{name: "a build", args: []string{"diff", "--oci-layout", layout + ":prod", "v1"},
 			want: []string{"REF2 " + layout + ":v1", "wrong media type"}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			code, stdout, stderr := slipway(t, tc.args...)
-			assert.Equal(t, exitError, code)
-			assert.Empty(t, stdout)
-			msg, rest, _ := strings.Cut(stderr, "\n")
-			for _, w := range tc.want {
-				assert.Contains(t, msg, w)
-			}
-			if tc.usage {
-				assert.Contains(t, rest, "Usage:")
-			} else {
-				assert.Empty(t, rest)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { assertRefused(t, tc.args, tc.want, tc.usage) })
 	}
 }

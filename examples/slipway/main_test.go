@@ -139,23 +139,33 @@ func TestBadInput(t *testing.T) {
 			for k, v := range tc.env {
 				t.Setenv(k, v)
 			}
-			code, stdout, stderr := slipway(t, tc.args...)
-			assert.Equal(t, exitError, code)
-			assert.Empty(t, stdout)
-			msg, rest, _ := strings.Cut(stderr, "\n")
-			assert.True(t, strings.HasPrefix(msg, "slipway: "), "message %q", msg)
-			for _, w := range tc.want {
-				assert.Contains(t, msg, w)
-			}
-			if tc.usage {
-				assert.Contains(t, rest, "Usage:")
-			} else {
-				assert.Empty(t, rest, "more than one line on stderr")
-			}
+			stderr := assertRefused(t, tc.args, tc.want, tc.usage)
 			assert.NotContains(t, stderr, "s3cr3t")
 			assert.NotContains(t, stderr, "t0k3n")
 		})
 	}
+}
+
+// assertRefused runs the command line args and checks that it is refused
+// with exitError: nothing on stdout, one message on stderr that holds each
+// of want, followed by the command's usage if usage and by nothing else if
+// not. It returns stderr.
+func assertRefused(t *testing.T, args, want []string, usage bool) string {
+	t.Helper()
+	code, stdout, stderr := slipway(t, args...)
+	assert.Equal(t, exitError, code)
+	assert.Empty(t, stdout)
+	msg, rest, _ := strings.Cut(stderr, "\n")
+	assert.True(t, strings.HasPrefix(msg, "slipway: "), "message %q", msg)
+	for _, w := range want {
+		assert.Contains(t, msg, w)
+	}
+	if usage {
+		assert.Contains(t, rest, "Usage:")
+	} else {
+		assert.Empty(t, rest, "more than one line on stderr")
+	}
+	return stderr
 }
 
 func TestHelp(t *testing.T) {

@@ -355,21 +355,7 @@ func TestReleaseBadInput(t *testing.T) {
 			want: []string{`required flag(s) "to" not set`}, usage: true},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			code, stdout, stderr := slipway(t, tc.args...)
-			assert.Equal(t, exitError, code)
-			assert.Empty(t, stdout)
-			msg, rest, _ := strings.Cut(stderr, "\n")
-			assert.True(t, strings.HasPrefix(msg, "slipway: "), "message %q", msg)
-			for _, w := range tc.want {
-				assert.Contains(t, msg, w)
-			}
-			if tc.usage {
-				assert.Contains(t, rest, "Usage:")
-			} else {
-				assert.Empty(t, rest, "more than one line on stderr")
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { assertRefused(t, tc.args, tc.want, tc.usage) })
 	}
 
 	// None of that changed the ledger.
