@@ -16,6 +16,8 @@ import (
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
+
+	"github.com/slipway-dev/slipway/internal/artifact"
 )
 
 // Build is a stored, immutable, content-addressed build: an OCI image
@@ -262,26 +264,10 @@ func fetchAll(ctx context.Context, src content.Fetcher, desc ocispec.Descriptor)
 	return data, err
 }
 
-// checkType tells a build of this format version from a build of another
-// and from something that is not a build.
+// checkType tells a build of this format version from one of another and
+// from something that is not a build.
 func checkType(m *ocispec.Manifest) error {
-	if m.SchemaVersion != 2 || (m.MediaType != "" && m.MediaType != ocispec.MediaTypeImageManifest) {
-		return fmt.Errorf("%w: not an OCI image manifest (schemaVersion %d, mediaType %q)", ErrMediaType, m.SchemaVersion, m.MediaType)
-	}
-	at := m.ArtifactType
-	if at == "" {
-		at = m.Config.MediaType
-	}
-	if v, ok := majorVersion(at); ok && v != 1 {
-		return fmt.Errorf("%w: %q (this reader knows v1)", ErrUnknownVersion, at)
-	}
-	if at != MediaType {
-		return fmt.Errorf("%w: artifactType %q, want %q", ErrMediaType, at, MediaType)
-	}
-	if m.Config.MediaType != MediaType {
-		return fmt.Errorf("%w: config media type %q, want %q", ErrMediaType, m.Config.MediaType, MediaType)
-	}
-	return nil
+	return artifact.CheckType(m, MediaType, ErrMediaType, ErrUnknownVersion)
 }
 
 // parse makes a Build from manifest and record bytes, checking the record

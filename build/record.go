@@ -44,7 +44,6 @@ var (
 	appNameRE     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
 	processNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 	modeRE        = regexp.MustCompile(`^0[0-7]{3}$`)
-	versionRE     = regexp.MustCompile(`^application/vnd\.slipway\.build\.v([0-9]+)\+json$`)
 )
 
 // record is the build record: the config blob of a build manifest. Its
@@ -296,20 +295,6 @@ func toProcesses(rs []processRecord) []Process {
 		out[i] = Process(p)
 	}
 	return out
-}
-
-// majorVersion reports the format major version an artifactType names, or
-// ok=false when it is not a slipway build type at all.
-func majorVersion(artifactType string) (v int, ok bool) {
-	m := versionRE.FindStringSubmatch(artifactType)
-	if m == nil {
-		return 0, false
-	}
-	n, err := strconv.Atoi(m[1])
-	if err != nil {
-		return 0, false
-	}
-	return n, true
 }
 
 const (

@@ -36,7 +36,6 @@ const (
 
 var (
 	nameRE     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
-	versionRE  = regexp.MustCompile(`^application/vnd\.slipway\.release\.v([0-9]+)\+json$`)
 	processRE  = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 	envSuffixR = regexp.MustCompile(`-v[0-9]+$`)
 )
@@ -186,13 +185,4 @@ func toProcesses(ps []processRecord) []build.Process {
 		out = append(out, build.Process{Name: p.Name, Command: p.Command, Admin: p.Admin})
 	}
 	return out
-}
-
-func majorVersion(artifactType string) (int, bool) {
-	m := versionRE.FindStringSubmatch(artifactType)
-	if m == nil {
-		return 0, false
-	}
-	v, err := strconv.Atoi(m[1])
-	return v, err == nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/slipway-dev/slipway/attest"
 	"github.com/slipway-dev/slipway/build"
 	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/internal/artifact"
 )
 
 // Release is one version of an app's ledger in one environment: a build
@@ -224,26 +225,10 @@ func parse(raw, recBytes []byte) (*Release, error) {
 	}, nil
 }
 
-// checkType tells a release of this format version from a release of
-// another and from something that is not a release.
+// checkType tells a release of this format version from one of another and
+// from something that is not a release.
 func checkType(m *ocispec.Manifest) error {
-	if m.SchemaVersion != 2 || (m.MediaType != "" && m.MediaType != ocispec.MediaTypeImageManifest) {
-		return fmt.Errorf("%w: not an OCI image manifest (schemaVersion %d, mediaType %q)", ErrMediaType, m.SchemaVersion, m.MediaType)
-	}
-	at := m.ArtifactType
-	if at == "" {
-		at = m.Config.MediaType
-	}
-	if v, ok := majorVersion(at); ok && v != 1 {
-		return fmt.Errorf("%w: %q (this reader knows v1)", ErrUnknownVersion, at)
-	}
-	if at != MediaType {
-		return fmt.Errorf("%w: artifactType %q, want %q", ErrMediaType, at, MediaType)
-	}
-	if m.Config.MediaType != MediaType {
-		return fmt.Errorf("%w: config media type %q, want %q", ErrMediaType, m.Config.MediaType, MediaType)
-	}
-	return nil
+	return artifact.CheckType(m, MediaType, ErrMediaType, ErrUnknownVersion)
 }
 
 // matchManifest checks that the manifest's subject, layers and annotations

@@ -1,0 +1,48 @@
+package artifact
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+var versionRE = regexp.MustCompile(`^application/vnd\.slipway\.([a-z-]+)\.v([0-9]+)\+json$`)
+
+// CheckType checks that m is an OCI image manifest whose artifactType (or,
+// without one, config media type) and config media type are mediaType, a
+// slipway media type of major version 1. It returns errMediaType wrapped
+// for something else, errUnknownVersion wrapped for the same kind of
+// artifact of another major version.
+func CheckType(m *ocispec.Manifest, mediaType string, errMediaType, errUnknownVersion error) error {
+	if m.SchemaVersion != 2 || (m.MediaType != "" && m.MediaType != ocispec.MediaTypeImageManifest) {
+		return fmt.Errorf("%w: not an OCI image manifest (schemaVersion %d, mediaType %q)", errMediaType, m.SchemaVersion, m.MediaType)
+	}
+	at := m.ArtifactType
+	if at == "" {
+		at = m.Config.MediaType
+	}
+	if kind, v, ok := parse(at); ok && v != 1 {
+		if wantKind, _, _ := parse(mediaType); kind == wantKind {
+			return fmt.Errorf("%w: %q (this reader knows v1)", errUnknownVersion, at)
+		}
+	}
+	if at != mediaType {
+		return fmt.Errorf("%w: artifactType %q, want %q", errMediaType, at, mediaType)
+	}
+	if m.Config.MediaType != mediaType {
+		return fmt.Errorf("%w: config media type %q, want %q", errMediaType, m.Config.MediaType, mediaType)
+	}
+	return nil
+}
+
+// parse splits a slipway media type into its kind and major version.
+func parse(mediaType string) (kind string, version int, ok bool) {
+	m := versionRE.FindStringSubmatch(mediaType)
+	if m == nil {
+		return "", 0, false
+	}
+	v, err := strconv.Atoi(m[2])
+	return m[1], v, err == nil
+}
