@@ -84,7 +84,7 @@ func (f *diffFlags) run(ctx context.Context, ref1, ref2 string, stdout io.Writer
 	var rels [2]*release.Release
 	for i, src := range []*target{src1, src2} {
 		if rels[i], err = release.Load(ctx, src.store, src.reference()); err != nil {
-			return notFound(fmt.Errorf("REF%d %s: %w", i+1, src, err), src)
+			return notFound(ctx, fmt.Errorf("REF%d %s: %w", i+1, src, err), src)
 		}
 	}
 	d := differ{w: stdout, short: shortDigest}

@@ -86,7 +86,7 @@ func (f *historyFlags) run(ctx context.Context, ref string, stdout io.Writer) er
 	}
 	entries, err := release.History(ctx, src.store, src.reference(), release.HistoryOptions{Limit: f.limit})
 	if err != nil {
-		return notFound(err, src)
+		return notFound(ctx, err, src)
 	}
 	if f.json {
 		return writeHistoryJSON(stdout, entries, src)

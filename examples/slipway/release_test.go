@@ -393,6 +393,11 @@ func TestHistoryBrokenLedger(t *testing.T) {
 		assert.Contains(t, stderr, d.String(), args)
 		assert.Contains(t, stderr, "the ledger is damaged at that version", args)
 	}
+	// The tag is there, the manifest it names is not: no hint that nothing
+	// is stored as prod-v1.
+	stderr := assertRefused(t, []string{"diff", "--oci-layout", layout + ":prod-v1", "prod"}, []string{"REF1 " + layout + ":prod-v1", "missing blob"}, false)
+	assert.NotContains(t, stderr, "nothing is stored")
+
 	// The releases after the break are still readable on their own.
 	assert.Len(t, historyRows(t, mustRun(t, "history", "--oci-layout", "-n", "2", layout+":prod")), 2)
 }

@@ -18,7 +18,6 @@ import (
 	"oras.land/oras-go/v2/registry/remote/retry"
 
 	"github.com/slipway-dev/slipway/build"
-	"github.com/slipway-dev/slipway/release"
 )
 
 // target is where a command stores or reads: a registry repository or an
@@ -184,11 +183,14 @@ func isTag(s string) bool {
 	return registry.Reference{Reference: s}.ValidateReferenceAsTag() == nil
 }
 
-// notFound adds to err, when it says that what REF names is not found, that
-// nothing is stored at REF. A ledger error is about another release.
-func notFound(err error, t *target) error {
-	var le *release.LedgerError
-	if errors.Is(err, errdef.ErrNotFound) && !errors.As(err, &le) {
+// notFound adds to err, if what t names cannot be resolved, that nothing is
+// stored there: the error may be about a blob or another release, which
+// the hint would misname.
+func notFound(ctx context.Context, err error, t *target) error {
+	if !errors.Is(err, errdef.ErrNotFound) {
+		return err
+	}
+	if _, rerr := t.store.Resolve(ctx, t.reference()); errors.Is(rerr, errdef.ErrNotFound) {
 		return &hinted{err, fmt.Sprintf("nothing is stored as %s", t)}
 	}
 	return err
