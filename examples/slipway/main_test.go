@@ -225,6 +225,7 @@ func TestOpenTarget(t *testing.T) {
 	repo, ok := reg.store.(*remote.Repository)
 	require.True(t, ok)
 	assert.True(t, repo.PlainHTTP)
+	assert.True(t, repo.SkipReferrersGC, "no deletes needed")
 	assert.Equal(t, "127.0.0.1:5000/acme/shop", reg.name)
 	assert.Equal(t, "v1", reg.tag)
 	assert.Equal(t, "127.0.0.1:5000/acme/shop@sha256:00", reg.ref("sha256:00"))

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/opencontainers/go-digest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -491,4 +495,29 @@ func TestLedgerHelp(t *testing.T) {
 			assert.Contains(t, stdout, w, cmd)
 		}
 	}
+}
+
+// TestNoDeletes: a registry without the referrers API that refuses
+// deletes, as docker-registry does by default, takes a second release of
+// the same build, whose referrers index then changes.
+func TestNoDeletes(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	reg := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete {
+			http.Error(w, `{"errors":[{"code":"UNSUPPORTED","message":"deletes are off"}]}`, http.StatusMethodNotAllowed)
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	repo := strings.TrimPrefix(srv.URL, "http://") + "/shop"
+	p := place{flag: "--plain-http", repo: repo}
+	storeBuild(t, p, appTree(t), "v1")
+	for _, level := range []string{"info", "debug"} {
+		mustRun(t, "release", "--plain-http", "--build", "v1", "--config", prodConfig(t, level), repo)
+	}
+	out := mustRun(t, "rollback", "--plain-http", "--to", "1", repo+":prod")
+	assert.Contains(t, out, "Tags: prod-v3, prod\n")
+	assert.Len(t, historyRows(t, mustRun(t, "history", "--plain-http", repo+":prod")), 3)
 }

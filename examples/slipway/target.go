@@ -126,6 +126,12 @@ func open(ctx context.Context, ref string, plainHTTP, ociLayout, digestOK bool) 
 		},
 		Reference: registry.Reference{Registry: r.Registry, Repository: r.Repository},
 		PlainHTTP: plainHTTP,
+		// On a registry without the referrers API, each new referrer of a
+		// manifest (a release of a build, a build of an image) replaces
+		// its referrers index; deleting the old one fails where deletes
+		// are off, as they are by default in docker-registry, and would
+		// fail the push. Keep it, as the oras CLI does.
+		SkipReferrersGC: true,
 	}
 	t.store, t.name = repo, repo.Reference.String()
 	return t, nil
