@@ -107,13 +107,15 @@ type differ struct {
 // diff writes what changed from a, read from src1, to b, read from src2,
 // and reports whether their configs or builds differ.
 func (d differ) diff(a, b *release.Release, src1, src2 *target) bool {
-	for i, r := range []*release.Release{a, b} {
-		src := []*target{src1, src2}[i]
-		note := ""
+	for i, side := range []struct {
+		r   *release.Release
+		src *target
+	}{{a, src1}, {b, src2}} {
+		r, note := side.r, ""
 		if r.RollbackOf() > 0 {
 			note = fmt.Sprintf(", rollback to v%d", r.RollbackOf())
 		}
-		fmt.Fprintf(d.w, "Release %d: %s (%s %s v%d%s)\n", i+1, src.ref(r.Digest()), r.App(), r.Environment(), r.Version(), note)
+		fmt.Fprintf(d.w, "Release %d: %s (%s %s v%d%s)\n", i+1, side.src.ref(r.Digest()), r.App(), r.Environment(), r.Version(), note)
 	}
 	ca, cb := a.Config(), b.Config()
 	ba, bb := a.Build(), b.Build()
