@@ -291,7 +291,7 @@ func (l *ledger) appendShared(ctx context.Context, t oras.Target, next draft, wa
 			return nil, err
 		}
 	}
-	if err := t.Tag(ctx, proposal.desc, RoundTag(l.env, n, round)); err != nil {
+	if err := t.Tag(ctx, proposal.desc, RoundTag(l.env, n, round)); err != nil && !staleIndexKept(err) {
 		return nil, fmt.Errorf("tag %s: %w", RoundTag(l.env, n, round), err)
 	}
 	if ok, err := t.Exists(ctx, l.lock(n, round+1)); err != nil {
@@ -299,7 +299,7 @@ func (l *ledger) appendShared(ctx context.Context, t oras.Target, next draft, wa
 	} else if ok {
 		return nil, conflict("round %d of version %d was taken over by a later round", round, n)
 	}
-	if err := t.Tag(ctx, proposal.desc, proposal.Tag()); err != nil {
+	if err := t.Tag(ctx, proposal.desc, proposal.Tag()); err != nil && !staleIndexKept(err) {
 		return nil, fmt.Errorf("tag %s: %w", proposal.Tag(), err)
 	}
 	if err := l.moveHead(ctx, t, proposal); err != nil {
@@ -372,7 +372,7 @@ func samePrevious(a, b *Release) bool {
 // newer exists.
 func (l *ledger) moveHead(ctx context.Context, t oras.Target, r *Release) error {
 	for cur := r; ; {
-		if err := t.Tag(ctx, cur.desc, l.env); err != nil {
+		if err := t.Tag(ctx, cur.desc, l.env); err != nil && !staleIndexKept(err) {
 			return fmt.Errorf("tag %s: %w", l.env, err)
 		}
 		moved := false

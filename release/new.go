@@ -15,6 +15,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/slipway-dev/slipway/attest"
 	"github.com/slipway-dev/slipway/build"
@@ -220,10 +221,19 @@ func pushBlob(ctx context.Context, t oras.Target, desc ocispec.Descriptor, data 
 	if err != nil || ok {
 		return err
 	}
-	if err := t.Push(ctx, desc, bytes.NewReader(data)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
+	if err := t.Push(ctx, desc, bytes.NewReader(data)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) && !staleIndexKept(err) {
 		return err
 	}
 	return nil
+}
+
+// staleIndexKept reports whether err says only that a registry without
+// the referrers API refused to delete the referrers index a push replaced
+// (deletes are off by default in distribution): the manifest and the new
+// index are stored, and the old index is merely left behind.
+func staleIndexKept(err error) bool {
+	var re *remote.ReferrersError
+	return errors.As(err, &re) && re.IsReferrersIndexDelete()
 }
 
 func descriptorOf(raw []byte) ocispec.Descriptor {
