@@ -1,10 +1,7 @@
 package build_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -14,19 +11,8 @@ import (
 	"oras.land/oras-go/v2/content/memory"
 
 	"github.com/slipway-dev/slipway/build"
+	"github.com/slipway-dev/slipway/internal/doctest"
 )
-
-// docBlock returns the JSON code block that follows <!-- name --> in
-// docs/format.md, compacted.
-func docBlock(t *testing.T, doc, name string) []byte {
-	t.Helper()
-	re := regexp.MustCompile("(?s)<!-- " + name + " -->\\s*```json\\n(.*?)```")
-	m := re.FindStringSubmatch(doc)
-	require.NotNil(t, m, "docs/format.md has no %s block", name)
-	var out bytes.Buffer
-	require.NoError(t, json.Compact(&out, []byte(m[1])))
-	return out.Bytes()
-}
 
 // TestFormatDoc checks that the example in docs/format.md is what New
 // writes for it, byte for byte.
@@ -49,8 +35,8 @@ func TestFormatDoc(t *testing.T) {
 	require.NoError(t, err)
 
 	rec, _ := b.Record()
-	assert.Equal(t, string(rec), string(docBlock(t, doc, "record")))
-	assert.Equal(t, string(b.Manifest()), string(docBlock(t, doc, "manifest")))
+	assert.Equal(t, string(rec), string(doctest.JSONBlock(t, doc, "record")))
+	assert.Equal(t, string(b.Manifest()), string(doctest.JSONBlock(t, doc, "manifest")))
 	assert.Contains(t, doc, "`"+b.Digest().String()+"`")
 	for _, mt := range []string{build.MediaType, build.FileMediaType, build.TarMediaType, build.AnnotationTarDigest, build.AnnotationUnpack} {
 		assert.Contains(t, doc, "`"+mt+"`")

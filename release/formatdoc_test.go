@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,20 +14,9 @@ import (
 
 	"github.com/slipway-dev/slipway/build"
 	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/internal/doctest"
 	"github.com/slipway-dev/slipway/release"
 )
-
-// docBlock returns the JSON code block that follows <!-- name --> in
-// docs/format.md, compacted.
-func docBlock(t *testing.T, doc, name string) []byte {
-	t.Helper()
-	re := regexp.MustCompile("(?s)<!-- " + name + " -->\\s*```json\\n(.*?)```")
-	m := re.FindStringSubmatch(doc)
-	require.NotNil(t, m, "docs/format.md has no %s block", name)
-	var out bytes.Buffer
-	require.NoError(t, json.Compact(&out, []byte(m[1])))
-	return out.Bytes()
-}
 
 // TestFormatDoc checks that the config and release examples in
 // docs/format.md are what config.New and release.New write, byte for byte:
@@ -52,9 +40,9 @@ func TestFormatDoc(t *testing.T) {
 		Created:   time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
 	}, build.Options{})
 	require.NoError(t, err)
-	c, err := config.Parse(docBlock(t, doc, "config"), config.Options{})
+	c, err := config.Parse(doctest.JSONBlock(t, doc, "config"), config.Options{})
 	require.NoError(t, err)
-	assert.Equal(t, string(docBlock(t, doc, "config")), string(c.Bytes()))
+	assert.Equal(t, string(doctest.JSONBlock(t, doc, "config")), string(c.Bytes()))
 
 	v1, err := release.New(ctx, repo, b, c, release.Options{Created: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)})
 	require.NoError(t, err)
@@ -72,8 +60,8 @@ func TestFormatDoc(t *testing.T) {
 		json.Indent(&p, v2.Manifest(), "", "  ")
 		t.Logf("manifest:\n%s\nv1 %s v2 %s", p.String(), v1.Digest(), v2.Digest())
 	}
-	assert.Equal(t, string(rec), string(docBlock(t, doc, "release-record")))
-	assert.Equal(t, string(v2.Manifest()), string(docBlock(t, doc, "release-manifest")))
+	assert.Equal(t, string(rec), string(doctest.JSONBlock(t, doc, "release-record")))
+	assert.Equal(t, string(v2.Manifest()), string(doctest.JSONBlock(t, doc, "release-manifest")))
 	assert.Contains(t, doc, "`"+v1.Digest().String()+"`")
 	assert.Contains(t, doc, "`"+v2.Digest().String()+"`")
 	for _, s := range []string{config.MediaType, release.MediaType, release.LockMediaType, release.ClaimMediaType,
