@@ -15,11 +15,11 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/errdef"
-	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/slipway-dev/slipway/attest"
 	"github.com/slipway-dev/slipway/build"
 	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/internal/artifact"
 	"github.com/slipway-dev/slipway/internal/sde"
 )
 
@@ -227,14 +227,7 @@ func pushBlob(ctx context.Context, t oras.Target, desc ocispec.Descriptor, data 
 	return nil
 }
 
-// staleIndexKept reports whether err says only that a registry without
-// the referrers API refused to delete the referrers index a push replaced
-// (deletes are off by default in distribution): the manifest and the new
-// index are stored, and the old index is merely left behind.
-func staleIndexKept(err error) bool {
-	var re *remote.ReferrersError
-	return errors.As(err, &re) && re.IsReferrersIndexDelete()
-}
+func staleIndexKept(err error) bool { return artifact.StaleIndexKept(err) }
 
 func descriptorOf(raw []byte) ocispec.Descriptor {
 	return ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(raw), Size: int64(len(raw))}

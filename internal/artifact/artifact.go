@@ -1,11 +1,13 @@
 package artifact
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/registry/remote"
 )
 
 var versionRE = regexp.MustCompile(`^application/vnd\.slipway\.([a-z-]+)\.v([0-9]+)\+json$`)
@@ -45,4 +47,13 @@ func parse(mediaType string) (kind string, version int, ok bool) {
 	}
 	v, err := strconv.Atoi(m[2])
 	return m[1], v, err == nil
+}
+
+// StaleIndexKept reports whether err says only that a registry without
+// the referrers API refused to delete the referrers index a push replaced
+// (deletes are off by default in distribution): the manifest and the new
+// index are stored, and the old index is merely left behind.
+func StaleIndexKept(err error) bool {
+	var re *remote.ReferrersError
+	return errors.As(err, &re) && re.IsReferrersIndexDelete()
 }

@@ -1,0 +1,327 @@
+package attest
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry"
+)
+
+// Forms in which signatures and attestations are stored.
+const (
+	// FormBundle is a sigstore bundle v0.3 referrer.
+	FormBundle = "bundle"
+	// FormLegacy is a layer of cosign's sha256-<hex>.sig or .att tag.
+	FormLegacy = "legacy"
+)
+
+// VerifyOptions are the optional settings of [Verify]. The zero value
+// requires a signature and no attestation.
+type VerifyOptions struct {
+	// Require lists predicate types of which at least one attestation
+	// signed by a trusted key and about the subject must verify.
+	Require []string
+}
+
+// Result is what verification found valid: each signature and
+// attestation that a trusted key verified and that is about the subject.
+// Evidence that did not verify is not listed.
+type Result struct {
+	Subject      ocispec.Descriptor
+	Signatures   []Evidence
+	Attestations []Evidence
+}
+
+// Evidence is one verified signature or attestation.
+type Evidence struct {
+	// Form is FormBundle or FormLegacy.
+	Form string
+	// Source is the bundle referrer's manifest, or the legacy tag's.
+	Source ocispec.Descriptor
+	// Layer is the blob within Source that holds the evidence.
+	Layer ocispec.Descriptor
+	// KeyID is the [KeyID] of the trusted key that verified it.
+	KeyID string
+	// Statement is the signed statement; nil for a legacy signature,
+	// which signs a simple-signing payload.
+	Statement *Statement
+}
+
+// Statements returns the verified statements of predicateType.
+func (r *Result) Statements(predicateType string) []*Statement {
+	var out []*Statement
+	for _, e := range r.Attestations {
+		if e.Statement.PredicateType == predicateType {
+			out = append(out, e.Statement)
+		}
+	}
+	return out
+}
+
+// Verify checks the signatures and attestations of the manifest subject
+// in src against the trusted keys. It reads bundle referrers (through the
+// referrers API or the referrers tag schema) and cosign's legacy .sig and
+// .att tags; a signature counts in whichever form it is stored, so a
+// store holding both forms verifies when either holds a valid signature.
+//
+// It fails closed. With no signature at all the error wraps
+// [ErrNotSigned]; otherwise, when no signature verifies, the error joins
+// the reason of each one ([ErrUntrustedKey], [ErrSubjectMismatch],
+// [ErrMalformed], [ErrUnknownFormat], [ErrDigestMismatch], each in an
+// [EvidenceError] naming it), so that [errors.Is] matches every reason. A
+// required predicate type without a valid attestation wraps
+// [ErrMissingAttestation] joined with the reasons of the ones that
+// failed. Predicate types are trusted only from the signed statement.
+func Verify(ctx context.Context, src oras.ReadOnlyGraphTarget, subject ocispec.Descriptor, trusted []signature.Verifier, opts VerifyOptions) (*Result, error) {
+	keys, err := trustedKeys(ctx, trusted)
+	if err != nil {
+		return nil, err
+	}
+	if subject.Digest.Validate() != nil {
+		return nil, fmt.Errorf("attest: %w: subject digest %q", ErrInvalidOptions, subject.Digest)
+	}
+	v := &verification{keys: keys, subject: subject, failed: map[string][]error{}}
+	v.res.Subject = subject
+	if err := v.bundles(ctx, src); err != nil {
+		return nil, fmt.Errorf("attest: verify %s: %w", subject.Digest, err)
+	}
+	if err := v.legacy(ctx, src); err != nil {
+		return nil, fmt.Errorf("attest: verify %s: %w", subject.Digest, err)
+	}
+	var errs []error
+	if len(v.res.Signatures) == 0 {
+		if fails := v.failed[PredicateSign]; len(fails) > 0 {
+			errs = append(errs, fails...)
+		} else {
+			errs = append(errs, ErrNotSigned)
+		}
+	}
+	for _, typ := range opts.Require {
+		if len(v.res.Statements(typ)) > 0 {
+			continue
+		}
+		errs = append(errs, fmt.Errorf("%w: %s: %w", ErrMissingAttestation, typ, errors.Join(v.failed[typ]...)))
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("attest: verify %s: %w", subject.Digest, errors.Join(errs...))
+	}
+	return &v.res, nil
+}
+
+type verification struct {
+	keys    []trustedKey
+	subject ocispec.Descriptor
+	res     Result
+	// failed holds the reasons evidence was refused, by the predicate
+	// type it claims (unsigned routing only; PredicateSign for
+	// signatures).
+	failed map[string][]error
+}
+
+func (v *verification) fail(kind, source string, err error) {
+	v.failed[kind] = append(v.failed[kind], &EvidenceError{Source: source, Err: err})
+}
+
+func (v *verification) accept(e Evidence) {
+	if e.Statement == nil || e.Statement.PredicateType == PredicateSign {
+		v.res.Signatures = append(v.res.Signatures, e)
+		return
+	}
+	v.res.Attestations = append(v.res.Attestations, e)
+}
+
+// bundles reads the bundle referrers of the subject.
+func (v *verification) bundles(ctx context.Context, src oras.ReadOnlyGraphTarget) error {
+	refs, err := registry.Referrers(ctx, src, v.subject, "")
+	if err != nil && !errors.Is(err, errdef.ErrNotFound) {
+		return fmt.Errorf("list referrers: %w", err)
+	}
+	if len(refs) > MaxReferrers {
+		return fmt.Errorf("%w: %d referrers (limit %d)", ErrMalformed, len(refs), MaxReferrers)
+	}
+	slices.SortFunc(refs, func(a, b ocispec.Descriptor) int { return strings.Compare(string(a.Digest), string(b.Digest)) })
+	for _, ref := range refs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !maybeBundle(ref) {
+			continue
+		}
+		source := "bundle " + string(ref.Digest)
+		kind := ref.Annotations[AnnotationBundlePredicateType]
+		m, err := fetchManifest(ctx, src, manifestOnly(ref))
+		if err != nil {
+			if ref.ArtifactType == BundleMediaType {
+				v.fail(orSign(kind), source, err)
+			}
+			continue
+		}
+		if m.ArtifactType != BundleMediaType {
+			if isBundleType(m.ArtifactType) {
+				v.fail(orSign(m.Annotations[AnnotationBundlePredicateType]), source, fmt.Errorf("%w: bundle version %q", ErrUnknownFormat, m.ArtifactType))
+			}
+			continue
+		}
+		kind = orSign(m.Annotations[AnnotationBundlePredicateType])
+		if m.Subject == nil || m.Subject.Digest != v.subject.Digest {
+			v.fail(kind, source, fmt.Errorf("%w: referrer's subject is not %s", ErrSubjectMismatch, v.subject.Digest))
+			continue
+		}
+		if len(m.Layers) != 1 || m.Layers[0].MediaType != BundleMediaType {
+			v.fail(kind, source, fmt.Errorf("%w: want one layer of %s", ErrMalformed, BundleMediaType))
+			continue
+		}
+		raw, err := fetchLimited(ctx, src, m.Layers[0], MaxEnvelopeSize)
+		if err != nil {
+			v.fail(kind, source, err)
+			continue
+		}
+		b, err := ParseBundle(raw)
+		if err != nil {
+			v.fail(kind, source, err)
+			continue
+		}
+		st, id, err := v.statement(ctx, b.Envelope)
+		if err != nil {
+			v.fail(kind, source, err)
+			continue
+		}
+		v.accept(Evidence{Form: FormBundle, Source: manifestOnly(ref), Layer: m.Layers[0], KeyID: id, Statement: st})
+	}
+	return nil
+}
+
+// statement verifies env and checks that its statement is about the
+// subject.
+func (v *verification) statement(ctx context.Context, env *Envelope) (*Statement, string, error) {
+	st, id, err := env.verifyStatement(ctx, v.keys)
+	if err != nil {
+		return nil, "", err
+	}
+	if !st.About(v.subject.Digest) {
+		return nil, "", fmt.Errorf("%w: statement of type %s is not about %s", ErrSubjectMismatch, st.PredicateType, v.subject.Digest)
+	}
+	return st, id, nil
+}
+
+// legacy reads cosign's .sig and .att tags of the subject.
+func (v *verification) legacy(ctx context.Context, src oras.ReadOnlyGraphTarget) error {
+	for _, suffix := range []string{legacySig, legacyAtt} {
+		tag := LegacyTag(v.subject.Digest, suffix)
+		desc, err := src.Resolve(ctx, tag)
+		if errors.Is(err, errdef.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("resolve %s: %w", tag, err)
+		}
+		kind := PredicateSign
+		m, err := fetchManifest(ctx, src, manifestOnly(desc))
+		if err != nil {
+			if suffix == legacyAtt {
+				kind = "" // attributed to no type: it fails no requirement by itself
+			}
+			v.fail(kind, "tag "+tag, err)
+			continue
+		}
+		for i, layer := range m.Layers {
+			source := fmt.Sprintf("tag %s layer %d", tag, i)
+			if suffix == legacySig {
+				v.legacySignature(ctx, src, manifestOnly(desc), layer, source)
+			} else {
+				v.legacyAttestation(ctx, src, manifestOnly(desc), layer, source)
+			}
+		}
+	}
+	return nil
+}
+
+func (v *verification) legacySignature(ctx context.Context, src oras.ReadOnlyGraphTarget, manifest, layer ocispec.Descriptor, source string) {
+	if layer.MediaType != SimpleSigningMediaType {
+		v.fail(PredicateSign, source, fmt.Errorf("%w: layer media type %q", ErrUnknownFormat, layer.MediaType))
+		return
+	}
+	sig, err := base64.StdEncoding.DecodeString(layer.Annotations[AnnotationLegacySignature])
+	if err != nil || len(sig) == 0 {
+		v.fail(PredicateSign, source, fmt.Errorf("%w: no signature", ErrNotSigned))
+		return
+	}
+	payload, err := fetchLimited(ctx, src, layer, maxPayloadSize)
+	if err != nil {
+		v.fail(PredicateSign, source, err)
+		return
+	}
+	id, err := verifyAny(ctx, v.keys, []Signature{{Sig: sig}}, payload)
+	if err != nil {
+		v.fail(PredicateSign, source, err)
+		return
+	}
+	d, err := parseSimpleSigning(payload)
+	if err != nil {
+		v.fail(PredicateSign, source, err)
+		return
+	}
+	if d != v.subject.Digest {
+		v.fail(PredicateSign, source, fmt.Errorf("%w: signature payload names %s", ErrSubjectMismatch, d))
+		return
+	}
+	v.accept(Evidence{Form: FormLegacy, Source: manifest, Layer: layer, KeyID: id})
+}
+
+func (v *verification) legacyAttestation(ctx context.Context, src oras.ReadOnlyGraphTarget, manifest, layer ocispec.Descriptor, source string) {
+	kind := layer.Annotations[AnnotationLegacyPredicateType]
+	if layer.MediaType != EnvelopeMediaType {
+		v.fail(kind, source, fmt.Errorf("%w: layer media type %q", ErrUnknownFormat, layer.MediaType))
+		return
+	}
+	raw, err := fetchLimited(ctx, src, layer, MaxEnvelopeSize)
+	if err != nil {
+		v.fail(kind, source, err)
+		return
+	}
+	env, err := ParseEnvelope(raw)
+	if err != nil {
+		v.fail(kind, source, err)
+		return
+	}
+	st, id, err := v.statement(ctx, env)
+	if err != nil {
+		v.fail(kind, source, err)
+		return
+	}
+	v.accept(Evidence{Form: FormLegacy, Source: manifest, Layer: layer, KeyID: id, Statement: st})
+}
+
+// maybeBundle reports whether a listed referrer may be a bundle: its
+// listed artifactType says so, or says nothing useful (some registries
+// list the config media type instead).
+func maybeBundle(d ocispec.Descriptor) bool {
+	switch d.ArtifactType {
+	case "", ocispec.MediaTypeEmptyJSON:
+		return d.MediaType == ocispec.MediaTypeImageManifest
+	}
+	return isBundleType(d.ArtifactType)
+}
+
+func isBundleType(t string) bool {
+	return strings.HasPrefix(t, "application/vnd.dev.sigstore.bundle")
+}
+
+func orSign(kind string) string {
+	if kind == "" {
+		return PredicateSign
+	}
+	return kind
+}
+
+func manifestOnly(d ocispec.Descriptor) ocispec.Descriptor {
+	return ocispec.Descriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size, ArtifactType: d.ArtifactType}
+}
