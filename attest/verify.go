@@ -108,7 +108,11 @@ func Verify(ctx context.Context, src oras.ReadOnlyGraphTarget, subject ocispec.D
 		if len(v.res.Statements(typ)) > 0 {
 			continue
 		}
-		errs = append(errs, fmt.Errorf("%w: %s: %w", ErrMissingAttestation, typ, errors.Join(v.failed[typ]...)))
+		if fails := v.failed[typ]; len(fails) > 0 {
+			errs = append(errs, fmt.Errorf("%w: %s: %w", ErrMissingAttestation, typ, errors.Join(fails...)))
+		} else {
+			errs = append(errs, fmt.Errorf("%w: %s", ErrMissingAttestation, typ))
+		}
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("attest: verify %s: %w", subject.Digest, errors.Join(errs...))

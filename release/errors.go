@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/slipway-dev/slipway/attest"
+
 	"github.com/opencontainers/go-digest"
 )
 
@@ -75,3 +77,49 @@ func (e *LedgerError) Error() string {
 
 // Unwrap returns the cause.
 func (e *LedgerError) Unwrap() error { return e.Err }
+
+// Verification errors. Those about signatures and evidence are attest's,
+// re-exported so that a caller of [Verify] needs one package.
+var (
+	// ErrNotSigned: no signature of the release at all.
+	ErrNotSigned = attest.ErrNotSigned
+	// ErrUntrustedKey: signatures exist, but none verifies with a trusted
+	// key.
+	ErrUntrustedKey = attest.ErrUntrustedKey
+	// ErrSubjectMismatch: a validly signed statement is about another
+	// artifact.
+	ErrSubjectMismatch = attest.ErrSubjectMismatch
+	// ErrDigestMismatch: a manifest or blob does not hash to its digest.
+	ErrDigestMismatch = attest.ErrDigestMismatch
+	// ErrMissingAttestation: a required attestation type is missing.
+	ErrMissingAttestation = attest.ErrMissingAttestation
+	// ErrNotOnLedger: the release's version tag does not name it: it was
+	// never on the ledger, or its tag was pointed elsewhere.
+	ErrNotOnLedger = errors.New("release not on its ledger")
+	// ErrNotHead: the environment's head tag names a release older than
+	// the newest version: moved back, or read while a publisher was
+	// between writing the version tag and moving the head.
+	ErrNotHead = errors.New("head tag does not name the newest release")
+	// ErrTagMismatch: the tag the release was reached by names another
+	// version or environment than its record, e.g. an older release
+	// under a newer version tag.
+	ErrTagMismatch = errors.New("tag does not match the release record")
+)
+
+// VerifyError says which check of [Verify] refused which release.
+type VerifyError struct {
+	Ref    string        // as the caller gave it
+	Digest digest.Digest // the release manifest, once resolved
+	Check  string        // "resolve", "manifest", "signature", "release", "build", "ledger"
+	Err    error         // wraps one of the Err values of this package
+}
+
+func (e *VerifyError) Error() string {
+	if e.Digest == "" {
+		return fmt.Sprintf("release: verify %s: %s: %v", e.Ref, e.Check, e.Err)
+	}
+	return fmt.Sprintf("release: verify %s@%s: %s: %v", e.Ref, e.Digest, e.Check, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *VerifyError) Unwrap() error { return e.Err }

@@ -54,6 +54,19 @@ func ClaimTag(environment string) string { return environment + ".claim" }
 type ledger struct {
 	app string // empty: learnt from the head
 	env string
+	// seal, if set, is done to a release of this publisher after it is
+	// stored and before it is proposed or tagged: signing.
+	seal func(ctx context.Context, t oras.Target, r *Release) error
+}
+
+func (l *ledger) sealWith(ctx context.Context, t oras.Target, r *Release) error {
+	if l.seal == nil {
+		return nil
+	}
+	if err := l.seal(ctx, t, r); err != nil {
+		return fmt.Errorf("sign %s: %w", r.Digest(), err)
+	}
+	return nil
 }
 
 func (l *ledger) fail(version int, rel *Release, err error) error {
@@ -154,6 +167,9 @@ func (l *ledger) appendLocked(ctx context.Context, t oras.Target, next draft) (*
 		return nil, err
 	}
 	if err := pushRelease(ctx, t, r); err != nil {
+		return nil, err
+	}
+	if err := l.sealWith(ctx, t, r); err != nil {
 		return nil, err
 	}
 	if err := t.Tag(ctx, r.desc, r.Tag()); err != nil {
@@ -288,6 +304,9 @@ func (l *ledger) appendShared(ctx context.Context, t oras.Target, next draft, wa
 	}
 	if proposal == own {
 		if err := pushRelease(ctx, t, own); err != nil {
+			return nil, err
+		}
+		if err := l.sealWith(ctx, t, own); err != nil {
 			return nil, err
 		}
 	}

@@ -134,6 +134,12 @@ func publish(ctx context.Context, dst oras.Target, b *build.Build, c *config.Con
 		return compose(b, c, tip, rollbackOf, created)
 	}
 	l := &ledger{app: b.App(), env: c.Environment()}
+	if opts.Signer != nil {
+		l.seal = func(ctx context.Context, t oras.Target, r *Release) error {
+			r.build, r.config = b, c
+			return sign(ctx, t, r, opts.Signer, opts.Sign)
+		}
+	}
 	var r *Release
 	if u, ok := dst.(Updater); ok {
 		err = u.Update(ctx, func(t oras.Target) error {

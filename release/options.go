@@ -1,6 +1,7 @@
 package release
 
 import (
+	"github.com/sigstore/sigstore/pkg/signature"
 	"log/slog"
 	"time"
 )
@@ -21,6 +22,12 @@ type Options struct {
 	// version over; if zero, 2 seconds. It bounds the delay a publisher
 	// interrupted midway causes; the ledger is safe with any value.
 	Wait time.Duration
+	// Signer, if set, signs the release before its version tag is
+	// written, as [Sign] does with Sign's settings, so that no reader
+	// finds it on the ledger unsigned. If nil, the release is not signed.
+	Signer signature.Signer
+	// Sign are the settings of the signing Signer does.
+	Sign SignOptions
 }
 
 const defaultWait = 2 * time.Second

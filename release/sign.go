@@ -1,0 +1,138 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/sigstore/sigstore/pkg/signature"
+	"oras.land/oras-go/v2"
+
+	"github.com/slipway-dev/slipway/attest"
+	"github.com/slipway-dev/slipway/build"
+)
+
+// DefaultBuilderID is the provenance builder of a build whose record names
+// none.
+const DefaultBuilderID = "https://github.com/slipway-dev/slipway"
+
+// SignOptions are the optional settings of [Sign], also used by [New]
+// through [Options.Signer]. The zero value writes a signature and SLSA
+// provenance, each as a sigstore bundle referrer and as cosign's legacy
+// tag.
+type SignOptions struct {
+	// SkipBundle writes no sigstore bundle referrers.
+	SkipBundle bool
+	// SkipLegacyTags writes no legacy sha256-<hex>.sig / .att tags.
+	SkipLegacyTags bool
+	// SkipProvenance writes the signature only.
+	SkipProvenance bool
+}
+
+// Sign signs r, stored in dst, with s: a signature cosign verifies
+// (cosign verify --key) and an attestation of SLSA provenance v1 made
+// from the build record (cosign verify-attestation --type
+// slsaprovenance1), both as a sigstore bundle v0.3 referrer of the
+// release manifest and in cosign's legacy .sig / .att tags. s may be any
+// sigstore signer: a key file ([attest.LoadPrivateKey]), a KMS key, a
+// hardware token.
+//
+// [New] signs a release before its version tag is written when
+// [Options.Signer] is set, so that no reader sees it unsigned on the
+// ledger; Sign adds signatures to a release already there, e.g. a second
+// signer's.
+func Sign(ctx context.Context, dst oras.Target, r *Release, s signature.Signer, opts SignOptions) error {
+	if r == nil || r.build == nil {
+		return fmt.Errorf("release: sign: %w: no release, or one read without its build", ErrInvalidOptions)
+	}
+	if err := sign(ctx, dst, r, s, opts); err != nil {
+		return fmt.Errorf("release: sign %s: %w", r.Tag(), err)
+	}
+	return nil
+}
+
+func sign(ctx context.Context, dst oras.Target, r *Release, s signature.Signer, opts SignOptions) error {
+	ao := attest.SignOptions{SkipBundle: opts.SkipBundle, SkipLegacyTags: opts.SkipLegacyTags}
+	if err := attest.Sign(ctx, dst, r.desc, s, ao); err != nil {
+		return err
+	}
+	if opts.SkipProvenance {
+		return nil
+	}
+	_, err := attest.Attest(ctx, dst, r.desc, attest.PredicateSLSAProvenance, Provenance(r), s, ao)
+	return err
+}
+
+var gitCommitRE = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
+
+// Provenance returns the SLSA provenance v1 predicate of r, made from its
+// build record: the builder, the source at its revision, the declared
+// processes, and the build and config as inputs.
+func Provenance(r *Release) *attest.Provenance {
+	b := r.build
+	src := b.Source()
+	ext := map[string]any{
+		"app":         r.App(),
+		"environment": r.Environment(),
+		"version":     r.Version(),
+		"build":       string(b.Digest()),
+		"config":      string(r.config.Digest()),
+	}
+	if src.Repository != "" || src.Revision != "" {
+		s := map[string]any{}
+		if src.Repository != "" {
+			s["repository"] = src.Repository
+		}
+		if src.Revision != "" {
+			s["revision"] = src.Revision
+		}
+		if src.Dirty {
+			s["dirty"] = true
+		}
+		ext["source"] = s
+	}
+	if ps := processList(b.Processes()); len(ps) > 0 {
+		ext["processes"] = ps
+	}
+	p := &attest.Provenance{
+		BuildDefinition: attest.BuildDefinition{BuildType: attest.BuildTypeSlipway, ExternalParameters: ext},
+		RunDetails: attest.RunDetails{
+			Builder:  attest.Builder{ID: b.Builder()},
+			Metadata: &attest.BuildMetadata{FinishedOn: b.Created().UTC().Format(time.RFC3339)},
+		},
+	}
+	if p.RunDetails.Builder.ID == "" {
+		p.RunDetails.Builder.ID = DefaultBuilderID
+	}
+	if b.Toolchain() != "" {
+		p.RunDetails.Builder.Version = map[string]string{"go": b.Toolchain()}
+	}
+	if src.Repository != "" && gitCommitRE.MatchString(src.Revision) {
+		uri := src.Repository
+		if !strings.HasPrefix(uri, "git+") {
+			uri = "git+" + uri
+		}
+		p.BuildDefinition.ResolvedDependencies = append(p.BuildDefinition.ResolvedDependencies,
+			attest.ResourceDescriptor{URI: uri, Digest: map[string]string{"gitCommit": src.Revision}})
+	}
+	bd, cd := b.Descriptor(), r.config.Descriptor()
+	p.BuildDefinition.ResolvedDependencies = append(p.BuildDefinition.ResolvedDependencies,
+		attest.ResourceDescriptor{Name: "build", MediaType: build.MediaType, Digest: map[string]string{string(bd.Digest.Algorithm()): bd.Digest.Encoded()}},
+		attest.ResourceDescriptor{Name: "config", MediaType: cd.MediaType, Digest: map[string]string{string(cd.Digest.Algorithm()): cd.Digest.Encoded()}},
+	)
+	return p
+}
+
+func processList(ps []build.Process) []map[string]any {
+	var out []map[string]any
+	for _, p := range ps {
+		m := map[string]any{"name": p.Name, "command": p.Command}
+		if p.Admin {
+			m["admin"] = true
+		}
+		out = append(out, m)
+	}
+	return out
+}
