@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -187,7 +185,7 @@ func trustedKeys(ctx context.Context, trusted []signature.Verifier) ([]trustedKe
 		if err != nil {
 			return nil, fmt.Errorf("attest: trusted key %d: %w", i, err)
 		}
-		id, err := keyIDOf(pub)
+		id, err := KeyID(pub)
 		if err != nil {
 			return nil, fmt.Errorf("attest: %w: trusted key %d: %w", ErrInvalidOptions, i, err)
 		}
@@ -214,22 +212,11 @@ func signerKeyID(ctx context.Context, s signature.Signer) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("attest: signer's public key: %w", err)
 	}
-	id, err := keyIDOf(pub)
+	id, err := KeyID(pub)
 	if err != nil {
 		return "", fmt.Errorf("attest: signer's public key: %w", err)
 	}
 	return id, nil
-}
-
-// keyIDOf is the SHA-256 of the PKIX DER of pub in standard base64: the
-// hint of a sigstore bundle.
-func keyIDOf(pub crypto.PublicKey) (string, error) {
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(der)
-	return base64.StdEncoding.EncodeToString(sum[:]), nil
 }
 
 // KeyIDOf returns the [KeyID] of the public key of v, a signer or
@@ -241,5 +228,5 @@ func KeyIDOf(ctx context.Context, v interface {
 	if err != nil {
 		return "", fmt.Errorf("attest: public key: %w", err)
 	}
-	return keyIDOf(pub)
+	return KeyID(pub)
 }

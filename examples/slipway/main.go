@@ -10,6 +10,8 @@
 //	slipway history [flags] REF
 //	slipway rollback --to N [flags] REF
 //	slipway diff [flags] REF1 REF2
+//	slipway keygen --out DIR
+//	slipway verify --key PUB [flags] REF
 //
 // REF is HOST[:PORT]/REPO[:TAG] for a registry, or DIR[:TAG] with
 // --oci-layout; history and diff also take HOST[:PORT]/REPO@DIGEST and
@@ -36,14 +38,19 @@
 //	slipway diff --plain-http 127.0.0.1:5000/shop:prod-v1 127.0.0.1:5000/shop:prod
 //	slipway rollback --plain-http --to 1 127.0.0.1:5000/shop:prod
 //
+//	# Sign releases with a key of your own, then verify before deploying:
+//	slipway keygen --out keys
+//	slipway release --plain-http --key keys/slipway.key --build v1 --config prod.json 127.0.0.1:5000/shop:prod
+//	slipway verify --plain-http --key keys/slipway.pub 127.0.0.1:5000/shop:prod
+//
 // Registry credentials come from the docker configuration
 // ($DOCKER_CONFIG/config.json or ~/.docker/config.json and its credential
 // helpers), as `docker login` or `oras login` leave them; slipway never
 // prints them. Nor does it print config values that look like secrets: a
 // config file holding one is refused, naming the variable only.
 //
-// Exit status: 0 on success, 1 when a check's verdict is no (diff
-// --exit-code with releases that differ), 2 on bad input or an operational
+// Exit status: 0 on success, 1 when a check's verdict is no (verify
+// rejected the release, diff --exit-code found releases that differ), 2 on bad input or an operational
 // error, with one message on stderr. Errors in the command line itself are
 // followed by the command's usage.
 package main
@@ -99,7 +106,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		args = []string{} // cobra reads os.Args when given nil
 	}
 	root.SetArgs(args)
-	root.AddCommand(newBuildCmd(), newReleaseCmd(), newHistoryCmd(), newRollbackCmd(), newDiffCmd())
+	root.AddCommand(newBuildCmd(), newReleaseCmd(), newHistoryCmd(), newRollbackCmd(), newDiffCmd(), newKeygenCmd(), newVerifyCmd())
 
 	cmd, err := root.ExecuteContextC(ctx)
 	switch {

@@ -26,6 +26,7 @@ type releaseFlags struct {
 	allowPlaintext []string
 	plainHTTP      bool
 	ociLayout      bool
+	key            string
 }
 
 func newReleaseCmd() *cobra.Command {
@@ -85,6 +86,7 @@ Exit status: 0 if the release is stored, 2 on bad input or any other error.`,
 	fl.StringVar(&f.build, "build", "", "release the build `BUILD`: a tag or digest in REF's repository, or a full reference (required)")
 	fl.StringVar(&f.config, "config", "", "with the config in the JSON `FILE` (required)")
 	fl.StringArrayVar(&f.allowPlaintext, "allow-plaintext", nil, "admit the plain variable `NAME` although its value looks like a secret (repeatable)")
+	fl.StringVar(&f.key, "key", "", "sign the release with the private key in `KEY` (PEM, or a cosign key; password from SLIPWAY_PASSWORD, else COSIGN_PASSWORD)")
 	addTargetFlags(cmd, &f.plainHTTP, &f.ociLayout)
 	_ = cmd.MarkFlagRequired("build") // errors only for an undefined flag
 	_ = cmd.MarkFlagRequired("config")
@@ -98,6 +100,10 @@ func (f *releaseFlags) run(ctx context.Context, ref string, stdout, stderr io.Wr
 	c, err := config.ReadFile(f.config, config.Options{AllowPlaintext: f.allowPlaintext})
 	if err != nil {
 		return fmt.Errorf("--config: %w", err)
+	}
+	opts, err := newReleaseOptions(f.key, stderr)
+	if err != nil {
+		return err
 	}
 	dst, err := openTarget(ctx, ref, f.plainHTTP, f.ociLayout)
 	if err != nil {
@@ -113,7 +119,7 @@ func (f *releaseFlags) run(ctx context.Context, ref string, stdout, stderr io.Wr
 	}
 	var r *release.Release
 	err = retryConflict(ctx, stderr, conflictWait, func() (err error) {
-		r, err = release.New(ctx, dst.store, b, c, newReleaseOptions())
+		r, err = release.New(ctx, dst.store, b, c, opts)
 		return err
 	})
 	if errors.Is(err, release.ErrMissingBuild) && !src.same(dst) {
@@ -122,7 +128,7 @@ func (f *releaseFlags) run(ctx context.Context, ref string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	reportRelease(stdout, fmt.Sprintf("Released %s v%d to %s", r.App(), r.Version(), r.Environment()), r, dst)
+	reportRelease(stdout, fmt.Sprintf("Released %s v%d to %s", r.App(), r.Version(), r.Environment()), r, dst, opts.Signer != nil)
 	return nil
 }
 
@@ -163,12 +169,20 @@ func orasCopy(src, dst *target, d digest.Digest, plainHTTP, ociLayout bool) stri
 
 // newReleaseOptions returns the options of a new release: created now, or
 // at SOURCE_DATE_EPOCH if it is set, which the library reads itself when
-// Created is zero.
-func newReleaseOptions() release.Options {
-	if _, ok := os.LookupEnv("SOURCE_DATE_EPOCH"); ok {
-		return release.Options{}
+// Created is zero; signed with the private key in the file key, if set.
+func newReleaseOptions(key string, stderr io.Writer) (release.Options, error) {
+	var opts release.Options
+	if _, ok := os.LookupEnv("SOURCE_DATE_EPOCH"); !ok {
+		opts.Created = time.Now()
 	}
-	return release.Options{Created: time.Now()}
+	if key != "" {
+		s, err := loadSigner(key, stderr)
+		if err != nil {
+			return opts, err
+		}
+		opts.Signer = s
+	}
+	return opts, nil
 }
 
 // Retries of a release or rollback that other publishers overtook. Each
@@ -209,7 +223,7 @@ func retryConflict(ctx context.Context, w io.Writer, first time.Duration, fn fun
 
 // reportRelease writes what r is, a few lines under headline, the last one
 // its reference by digest in dst.
-func reportRelease(w io.Writer, headline string, r *release.Release, dst *target) {
+func reportRelease(w io.Writer, headline string, r *release.Release, dst *target, signed bool) {
 	b, c := r.Build(), r.Config()
 	fmt.Fprintln(w, headline)
 	fmt.Fprintf(w, "Build: %s\n", dst.ref(b.Digest()))
@@ -229,5 +243,8 @@ func reportRelease(w io.Writer, headline string, r *release.Release, dst *target
 		fmt.Fprintf(w, "Previous: v%d %s\n", r.Version()-1, dst.ref(prev.Digest))
 	}
 	fmt.Fprintf(w, "Tags: %s, %s\n", r.Tag(), r.Environment())
+	if signed {
+		fmt.Fprintln(w, "Signed: signature and SLSA provenance, as sigstore bundles and cosign tags")
+	}
 	fmt.Fprintln(w, dst.ref(r.Digest()))
 }

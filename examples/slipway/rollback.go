@@ -16,6 +16,7 @@ type rollbackFlags struct {
 	to        int
 	plainHTTP bool
 	ociLayout bool
+	key       string
 }
 
 func newRollbackCmd() *cobra.Command {
@@ -57,6 +58,7 @@ broken ledger or any other error.`,
 	fl := cmd.Flags()
 	fl.SortFlags = false
 	fl.IntVar(&f.to, "to", 0, "restore version `N` of the environment (required)")
+	fl.StringVar(&f.key, "key", "", "sign the new release with the private key in `KEY` (PEM, or a cosign key; password from SLIPWAY_PASSWORD, else COSIGN_PASSWORD)")
 	addTargetFlags(cmd, &f.plainHTTP, &f.ociLayout)
 	_ = cmd.MarkFlagRequired("to") // errors only for an undefined flag
 	return cmd
@@ -65,6 +67,10 @@ broken ledger or any other error.`,
 // run adds the rollback to the ledger and reports it on stdout, its
 // reference by digest last; retries go to stderr.
 func (f *rollbackFlags) run(ctx context.Context, ref string, stdout, stderr io.Writer) error {
+	opts, err := newReleaseOptions(f.key, stderr)
+	if err != nil {
+		return err
+	}
 	dst, err := openTarget(ctx, ref, f.plainHTTP, f.ociLayout)
 	if err != nil {
 		return err
@@ -74,12 +80,12 @@ func (f *rollbackFlags) run(ctx context.Context, ref string, stdout, stderr io.W
 	}
 	var r *release.Release
 	err = retryConflict(ctx, stderr, conflictWait, func() (err error) {
-		r, err = release.Rollback(ctx, dst.store, dst.tag, f.to, newReleaseOptions())
+		r, err = release.Rollback(ctx, dst.store, dst.tag, f.to, opts)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	reportRelease(stdout, fmt.Sprintf("Rolled back %s in %s to v%d: v%d restores its build and config", r.App(), r.Environment(), f.to, r.Version()), r, dst)
+	reportRelease(stdout, fmt.Sprintf("Rolled back %s in %s to v%d: v%d restores its build and config", r.App(), r.Environment(), f.to, r.Version()), r, dst, opts.Signer != nil)
 	return nil
 }

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"oras.land/oras-go/v2"
+
+	"github.com/slipway-dev/slipway/attest"
+	"github.com/slipway-dev/slipway/release"
+)
+
+// attestationTypes maps cosign's short names of predicate types (its
+// --type values) to the types.
+var attestationTypes = map[string]string{
+	"slsaprovenance1": attest.PredicateSLSAProvenance,
+}
+
+type verifyFlags struct {
+	keys         []string
+	attestations []string
+	plainHTTP    bool
+	ociLayout    bool
+}
+
+func newVerifyCmd() *cobra.Command {
+	var f verifyFlags
+	cmd := &cobra.Command{
+		Use:   "verify --key PUB [flags] REF",
+		Short: "Verify a release: signature, attestations, content and ledger",
+		Long: `Verify checks the release REF names, failing closed, in this order:
+
+  signature     a signature of the release by one of the trusted keys (--key),
+                as a sigstore bundle or a legacy cosign signature, and an
+                attestation signed by one of them of each required type
+                (--attestation; SLSA provenance by default);
+  release       the manifest, record, config, build manifest, build record and
+                every file of the build hash to their digests and agree;
+  ledger        the release's version tag names it; a head tag (prod) names the
+                newest version; a version tag (prod-v3) names that version; the
+                previous release is the version before and its tag names it.
+
+REF is HOST[:PORT]/REPO:TAG, HOST[:PORT]/REPO@DIGEST, or with --oci-layout
+DIR:TAG or DIR@DIGEST. PUB is a PEM public key, such as slipway keygen or cosign
+generate-key-pair writes.
+
+Exit status: 0 if the release verified, 1 if it was rejected (the reason on
+stderr), 2 on bad input or an operational error.`,
+		Example: `  slipway verify --key keys/slipway.pub 127.0.0.1:5000/shop:prod
+  slipway verify --key cosign.pub --attestation none 127.0.0.1:5000/shop@sha256:…
+  slipway verify --oci-layout --key keys/slipway.pub ./shop:prod-v3`,
+		Args: wantArgs("REF"),
+		RunE: action(func(cmd *cobra.Command, args []string) error {
+			return f.run(cmd.Context(), args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
+		}),
+	}
+	fl := cmd.Flags()
+	fl.SortFlags = false
+	fl.StringArrayVar(&f.keys, "key", nil, "trust the PEM public key in `PUB` (repeatable; required)")
+	fl.StringArrayVar(&f.attestations, "attestation", []string{"slsaprovenance1"},
+		"require an attestation of `TYPE`: slsaprovenance1 or a predicate type URI; none for the signature only (repeatable)")
+	addTargetFlags(cmd, &f.plainHTTP, &f.ociLayout)
+	_ = cmd.MarkFlagRequired("key")
+	return cmd
+}
+
+func (f *verifyFlags) run(ctx context.Context, ref string, stdout, stderr io.Writer) error {
+	trusted, err := loadVerifiers(f.keys)
+	if err != nil {
+		return err
+	}
+	require, err := requiredTypes(f.attestations)
+	if err != nil {
+		return err
+	}
+	src, err := openSource(ctx, ref, f.plainHTTP, f.ociLayout)
+	if err != nil {
+		return err
+	}
+	if src.reference() == "" {
+		return fmt.Errorf("REF %q: names no tag or digest", ref)
+	}
+	graph, ok := src.store.(oras.ReadOnlyGraphTarget)
+	if !ok {
+		return fmt.Errorf("REF %q: the store cannot list referrers", ref)
+	}
+	v, err := release.Verify(ctx, graph, src.reference(), trusted, release.VerifyOptions{Require: require})
+	var ve *release.VerifyError
+	if errors.As(err, &ve) && ve.Check != "resolve" {
+		fmt.Fprintf(stderr, "slipway: rejected %s: %s\n", src, strings.ReplaceAll(ve.Err.Error(), "\n", "; "))
+		fmt.Fprintf(stdout, "Rejected %s\nCheck: %s\nReason: %s\n", src, ve.Check, reason(ve.Err))
+		return errNo
+	}
+	if err != nil {
+		return notFound(ctx, err, src)
+	}
+	r := v.Release
+	fmt.Fprintf(stdout, "Verified %s v%d in %s\n", r.App(), r.Version(), r.Environment())
+	fmt.Fprintf(stdout, "Signatures: %s\n", evidenceSummary(v.Signatures, false))
+	if len(v.Attestations) > 0 {
+		fmt.Fprintf(stdout, "Attestations: %s\n", evidenceSummary(v.Attestations, true))
+	}
+	fmt.Fprintf(stdout, "Build: %s\n", src.ref(r.Build().Digest()))
+	if prev, ok := r.Previous(); ok {
+		fmt.Fprintf(stdout, "Ledger: %s follows v%d %s\n", r.Tag(), r.Version()-1, src.ref(prev.Digest))
+	} else {
+		fmt.Fprintf(stdout, "Ledger: %s, the first release\n", r.Tag())
+	}
+	fmt.Fprintln(stdout, src.ref(r.Digest()))
+	return nil
+}
+
+// requiredTypes turns --attestation values into predicate types.
+func requiredTypes(values []string) ([]string, error) {
+	out := []string{}
+	for _, v := range values {
+		switch t, ok := attestationTypes[v]; {
+		case v == "none":
+			if len(values) > 1 {
+				return nil, fmt.Errorf("--attestation none: given with other types")
+			}
+		case ok:
+			out = append(out, t)
+		case strings.Contains(v, "://"):
+			out = append(out, v)
+		default:
+			return nil, fmt.Errorf("--attestation %q: want slsaprovenance1, a predicate type URI, or none", v)
+		}
+	}
+	return out, nil
+}
+
+// reason names the kind of a verification failure in a few words.
+func reason(err error) string {
+	kinds := []struct {
+		err  error
+		text string
+	}{
+		{release.ErrNotSigned, "not signed"},
+		{release.ErrUntrustedKey, "no trusted key signed it"},
+		{release.ErrSubjectMismatch, "a signature is about another artifact"},
+		{release.ErrDigestMismatch, "stored bytes do not match their digest"},
+		{release.ErrMissingAttestation, "a required attestation is missing"},
+		{attest.ErrMalformed, "malformed evidence"},
+		{attest.ErrUnknownFormat, "evidence of an unknown format"},
+		{release.ErrUnknownVersion, "an unknown release format version"},
+		{release.ErrNotOnLedger, "not on its ledger"},
+		{release.ErrNotHead, "the head tag does not name the newest release"},
+		{release.ErrTagMismatch, "the tag names another version"},
+		{release.ErrBrokenChain, "the ledger's history was changed"},
+		{release.ErrMediaType, "not a slipway release"},
+	}
+	var out []string
+	for _, k := range kinds {
+		if errors.Is(err, k.err) {
+			out = append(out, k.text)
+		}
+	}
+	if len(out) == 0 {
+		return "failed verification"
+	}
+	return strings.Join(out, "; ")
+}
+
+// evidenceSummary describes verified evidence: forms and key IDs, and
+// with types, the predicate types.
+func evidenceSummary(es []attest.Evidence, types bool) string {
+	var parts []string
+	seen := map[string]bool{}
+	for _, e := range es {
+		s := e.Form + " by key " + e.KeyID
+		if types {
+			s = e.Statement.PredicateType + " (" + s + ")"
+		}
+		if !seen[s] {
+			seen[s] = true
+			parts = append(parts, s)
+		}
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slipway-dev/slipway/attest"
+	"github.com/slipway-dev/slipway/internal/registrytest"
+)
+
+func TestKeygen(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	out := mustRun(t, "keygen", "--out", dir)
+	priv, err := os.ReadFile(filepath.Join(dir, "slipway.key"))
+	require.NoError(t, err)
+	info, err := os.Stat(filepath.Join(dir, "slipway.key"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	assert.Contains(t, string(priv), "-----BEGIN PRIVATE KEY-----")
+	pub, err := os.ReadFile(filepath.Join(dir, "slipway.pub"))
+	require.NoError(t, err)
+	assert.Contains(t, string(pub), "-----BEGIN PUBLIC KEY-----")
+	assert.NotContains(t, out, strings.TrimSpace(string(priv)[30:60]), "the private key is never printed")
+
+	s, err := attest.LoadPrivateKey(priv, nil)
+	require.NoError(t, err)
+	id, err := attest.KeyIDOf(t.Context(), s)
+	require.NoError(t, err)
+	assert.Contains(t, out, "Key ID: "+id+"\n")
+
+	// Never overwrites.
+	code, _, stderr := slipway(t, "keygen", "--out", dir)
+	assert.Equal(t, exitError, code)
+	assert.Contains(t, stderr, "exists")
+	again, err := os.ReadFile(filepath.Join(dir, "slipway.key"))
+	require.NoError(t, err)
+	assert.Equal(t, priv, again)
+}
+
+func TestReleaseSignVerify(t *testing.T) {
+	for _, p := range verifyPlaces(t) {
+		t.Run(p.flag+" "+filepath.Base(p.repo), func(t *testing.T) {
+			t.Setenv("SOURCE_DATE_EPOCH", sourceDateEpoch)
+			keys, other := filepath.Join(t.TempDir(), "k"), filepath.Join(t.TempDir(), "o")
+			mustRun(t, "keygen", "--out", keys)
+			mustRun(t, "keygen", "--out", other)
+			storeBuild(t, p, appTree(t), "v1")
+			out := mustRun(t, "release", p.flag, "--key", filepath.Join(keys, "slipway.key"), "--build", "v1", "--config", prodConfig(t, "info"), p.repo)
+			assert.Contains(t, out, "Signed: ")
+			r1 := lastLine(t, out)
+			out = mustRun(t, "release", p.flag, "--key", filepath.Join(keys, "slipway.key"), "--build", "v1", "--config", prodConfig(t, "debug"), p.repo)
+			r2 := lastLine(t, out)
+
+			out = mustRun(t, "verify", p.flag, "--key", filepath.Join(keys, "slipway.pub"), p.repo+":prod")
+			assert.Contains(t, out, "Verified shop v2 in prod\n")
+			assert.Contains(t, out, "Signatures: bundle by key ")
+			assert.Contains(t, out, "Attestations: "+attest.PredicateSLSAProvenance)
+			assert.Contains(t, out, "Ledger: prod-v2 follows v1 "+r1+"\n")
+			assert.Equal(t, r2, lastLine(t, out))
+
+			// Another key: rejected, exit 1, with the reason.
+			code, stdout, stderr := slipway(t, "verify", p.flag, "--key", filepath.Join(other, "slipway.pub"), p.repo+":prod")
+			assert.Equal(t, exitNo, code)
+			assert.Contains(t, stdout, "Reason: no trusted key signed it")
+			assert.Contains(t, stderr, "rejected")
+
+			// Earlier versions verify by digest and by their version tag.
+			mustRun(t, "verify", p.flag, "--key", filepath.Join(keys, "slipway.pub"), r1)
+			code, stdout, _ = slipway(t, "verify", p.flag, "--key", filepath.Join(keys, "slipway.pub"), p.repo+":prod-v1")
+			assert.Equal(t, exitOK, code, stdout)
+
+			// Bad input: exit 2.
+			code, _, stderr = slipway(t, "verify", p.flag, "--key", filepath.Join(keys, "slipway.key"), p.repo+":prod")
+			assert.Equal(t, exitError, code, "a private key given as the public key")
+			assert.NotContains(t, stderr, "PRIVATE KEY-----\n")
+			code, _, _ = slipway(t, "verify", p.flag, "--key", filepath.Join(keys, "slipway.pub"), p.repo+":nosuchtag")
+			assert.Equal(t, exitError, code)
+			code, _, _ = slipway(t, "verify", p.flag, "--key", filepath.Join(keys, "slipway.pub"), "--attestation", "bogus", p.repo+":prod")
+			assert.Equal(t, exitError, code)
+		})
+	}
+}
+
+func TestReleaseUnsignedRejected(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", sourceDateEpoch)
+	p := layoutPlace(filepath.Join(t.TempDir(), "shop"))
+	keys := filepath.Join(t.TempDir(), "k")
+	mustRun(t, "keygen", "--out", keys)
+	storeBuild(t, p, appTree(t), "v1")
+	mustRun(t, "release", p.flag, "--build", "v1", "--config", prodConfig(t, "info"), p.repo)
+	code, stdout, _ := slipway(t, "verify", p.flag, "--key", filepath.Join(keys, "slipway.pub"), p.repo+":prod")
+	assert.Equal(t, exitNo, code)
+	assert.Contains(t, stdout, "Reason: not signed")
+}
+
+func TestReleaseEncryptedKey(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", sourceDateEpoch)
+	const secret = "correct horse battery staple"
+	keys := filepath.Join(t.TempDir(), "k")
+	mustRun(t, "keygen", "--out", keys)
+	priv, err := os.ReadFile(filepath.Join(keys, "slipway.key"))
+	require.NoError(t, err)
+	enc, err := attest.EncryptPrivateKey(priv, []byte(secret))
+	require.NoError(t, err)
+	encPath := filepath.Join(keys, "enc.key")
+	require.NoError(t, os.WriteFile(encPath, enc, 0o600))
+
+	p := layoutPlace(filepath.Join(t.TempDir(), "shop"))
+	storeBuild(t, p, appTree(t), "v1")
+	for _, env := range []string{"SLIPWAY_PASSWORD", "COSIGN_PASSWORD"} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv("SLIPWAY_PASSWORD", "")
+			os.Unsetenv("SLIPWAY_PASSWORD")
+			t.Setenv(env, "wr0ng-pa55-XYZ")
+			code, stdout, stderr := slipway(t, "release", p.flag, "--key", encPath, "--build", "v1", "--config", prodConfig(t, "info"), p.repo)
+			assert.Equal(t, exitError, code)
+			assert.Contains(t, stderr, "SLIPWAY_PASSWORD")
+			assert.NotContains(t, stdout+stderr, "wr0ng-pa55-XYZ")
+
+			t.Setenv(env, secret)
+			out := mustRun(t, "release", p.flag, "--key", encPath, "--build", "v1", "--config", prodConfig(t, "info"), p.repo)
+			assert.NotContains(t, out, secret)
+			mustRun(t, "verify", p.flag, "--key", filepath.Join(keys, "slipway.pub"), p.repo+":prod")
+		})
+	}
+}
+
+// verifyPlaces are an OCI layout and each test registry.
+func verifyPlaces(t *testing.T) []place {
+	out := []place{layoutPlace(filepath.Join(t.TempDir(), "shop"))}
+	for _, reg := range registrytest.All(t) {
+		out = append(out, registryPlace(reg, "acme/shop"))
+	}
+	return out
+}
