@@ -2,8 +2,9 @@
 // small demo app: it writes the app's source, compiles it, stores it as a
 // build in an OCI image layout under ./slipway-demo, loads it back and
 // checks it, then releases it twice to the environment "prod" with a config
-// (plain variables and a secret reference, never a secret value) and prints
-// the environment's history.
+// (plain variables and a secret reference, never a secret value), signed
+// with a key it generates into the demo directory, prints the
+// environment's history, and verifies the head release with the public key.
 //
 //	go run ./examples/quickstart
 //
@@ -18,6 +19,7 @@
 // fixed here; a deploy tool passes time.Now()). Look at the result with the
 // slipway and oras CLIs:
 //
+//	go run ./examples/slipway verify --oci-layout --key slipway-demo/keys/slipway.pub ./slipway-demo:prod
 //	go run ./examples/slipway history --oci-layout ./slipway-demo:prod
 //	go run ./examples/slipway diff --oci-layout ./slipway-demo:prod-v1 prod-v2
 //	oras pull --oci-layout ./slipway-demo:build -o out
@@ -40,6 +42,9 @@ import (
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/slipway-dev/slipway/attest"
 
 	"github.com/slipway-dev/slipway/build"
 	"github.com/slipway-dev/slipway/config"
@@ -204,8 +209,18 @@ func run(ctx context.Context, layoutDir string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "   a plaintext password is refused, the value never shown: %v\n", refused)
 
-	// 6. Two releases of the build to prod: the second changes a variable.
-	r1, err := release.New(ctx, store, b, c, release.Options{Created: firstRelease})
+	// 6. A signing key for the demo, kept beside the layout; a real
+	// deploy keeps the private key in a KMS or a secret store.
+	keyDir := filepath.Join(layoutDir, "keys")
+	signer, err := demoKey(keyDir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "6. made a signing key: %s (private, mode 0600) and %s\n", filepath.Join(keyDir, "slipway.key"), filepath.Join(keyDir, "slipway.pub"))
+
+	// 7. Two signed releases of the build to prod: the second changes a
+	// variable. Each is signed, with SLSA provenance, before its tag lands.
+	r1, err := release.New(ctx, store, b, c, release.Options{Created: firstRelease, Signer: signer})
 	if err != nil {
 		return err
 	}
@@ -213,11 +228,11 @@ func run(ctx context.Context, layoutDir string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r2, err := release.New(ctx, store, b, debug, release.Options{Created: secondRelease})
+	r2, err := release.New(ctx, store, b, debug, release.Options{Created: secondRelease, Signer: signer})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "6. released the build to prod twice, the second time with LOG_LEVEL=debug; the tag \"prod\" moved to each:\n")
+	fmt.Fprintf(out, "7. released the build to prod twice, signed, the second time with LOG_LEVEL=debug; the tag \"prod\" moved to each:\n")
 	for _, r := range []*release.Release{r1, r2} {
 		fmt.Fprintf(out, "   v%d  tag %-8s %s  config %.19s… LOG_LEVEL=%s\n", r.Version(), r.Tag(), r.Digest(), r.Config().Digest(), r.Config().Env()["LOG_LEVEL"])
 	}
@@ -225,20 +240,63 @@ func run(ctx context.Context, layoutDir string, out io.Writer) error {
 		fmt.Fprintf(out, "   v2 changes   %s\n", c)
 	}
 
-	// 7. The ledger of prod, read back and checked link by link.
+	// 8. The ledger of prod, read back and checked link by link.
 	entries, err := release.History(ctx, store, "prod", release.HistoryOptions{})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "7. the history of prod, newest first, every link checked:\n")
+	fmt.Fprintf(out, "8. the history of prod, newest first, every link checked:\n")
 	for _, e := range entries {
 		fmt.Fprintf(out, "   v%d  %.19s…  build %.19s…  config %.19s…  %s\n", e.Version, e.Descriptor.Digest, e.Build.Digest, e.Config.Digest, e.Created.Format(time.RFC3339))
 	}
-	fmt.Fprintf(out, "next: go run ./examples/slipway history --oci-layout %s:prod\n", layoutDir)
+	// 9. Verify prod as a deploy tool would, trusting the public key only.
+	pub, err := attest.LoadPublicKeyFile(filepath.Join(keyDir, "slipway.pub"))
+	if err != nil {
+		return err
+	}
+	v, err := release.Verify(ctx, store, "prod", []signature.Verifier{pub}, release.VerifyOptions{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "9. verified prod with the public key: v%d, %d signatures, %d attestations (%s), every blob and the ledger checked\n",
+		v.Release.Version(), len(v.Signatures), len(v.Attestations), v.Attestations[0].Statement.PredicateType)
+	_, other, err := attest.GenerateKey()
+	if err != nil {
+		return err
+	}
+	stranger, err := attest.LoadPublicKey(other)
+	if err != nil {
+		return err
+	}
+	_, err = release.Verify(ctx, store, "prod", []signature.Verifier{stranger}, release.VerifyOptions{})
+	if !errors.Is(err, release.ErrUntrustedKey) {
+		return fmt.Errorf("a release verified with a key that never signed it: %v", err)
+	}
+	fmt.Fprintf(out, "   with a key that did not sign it, verification fails: untrusted key\n")
+	fmt.Fprintf(out, "next: go run ./examples/slipway verify --oci-layout --key %s %s:prod\n", filepath.Join(keyDir, "slipway.pub"), layoutDir)
+	fmt.Fprintf(out, "      go run ./examples/slipway history --oci-layout %s:prod\n", layoutDir)
 	fmt.Fprintf(out, "      go run ./examples/slipway diff --oci-layout %s:prod-v1 prod-v2\n", layoutDir)
 	fmt.Fprintf(out, "      oras pull --oci-layout %s:build -o out\n", layoutDir)
 	fmt.Fprintf(out, "%s@%s\n", layoutDir, r2.Digest())
 	return nil
+}
+
+// demoKey makes a new key pair in dir and returns its signer.
+func demoKey(dir string) (signature.Signer, error) {
+	priv, pub, err := attest.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "slipway.key"), priv, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "slipway.pub"), pub, 0o644); err != nil {
+		return nil, err
+	}
+	return attest.LoadPrivateKey(priv, nil)
 }
 
 // removeLayout removes the OCI image layout at dir, left by an earlier

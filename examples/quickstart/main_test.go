@@ -11,6 +11,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/slipway-dev/slipway/attest"
 	"github.com/slipway-dev/slipway/build"
 	"github.com/slipway-dev/slipway/release"
 )
@@ -54,6 +57,21 @@ func TestQuickstart(t *testing.T) {
 	assert.Contains(t, first.String(), `"DB_PASSWORD": plaintext secret (rule name-password)`)
 	assert.Contains(t, first.String(), "   v2 changes   ~ LOG_LEVEL: info -> debug\n")
 	assert.NotContains(t, first.String(), "correct-horse-battery-staple")
+
+	// Signed with the key it made, and verified with the public key.
+	info, err := os.Stat(filepath.Join(layout, "keys", "slipway.key"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	pub, err := attest.LoadPublicKeyFile(filepath.Join(layout, "keys", "slipway.pub"))
+	require.NoError(t, err)
+	v, err := release.Verify(t.Context(), store, "prod", []signature.Verifier{pub}, release.VerifyOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, head.Digest(), v.Release.Digest())
+	assert.Contains(t, first.String(), "9. verified prod with the public key: v2, 2 signatures, 2 attestations (https://slsa.dev/provenance/v1)")
+	assert.Contains(t, first.String(), "verification fails: untrusted key\n")
+	priv, err := os.ReadFile(filepath.Join(layout, "keys", "slipway.key"))
+	require.NoError(t, err)
+	assert.NotContains(t, first.String(), string(priv[28:60]), "no private key bytes in the output")
 }
 
 // TestQuickstartKeepsOtherDirectories: the directory the demo would
