@@ -44,7 +44,7 @@ func PAE(payloadType string, payload []byte) []byte {
 }
 
 // SignEnvelope signs payload of payloadType with s and returns the
-// envelope. s may be any sigstore signer: a key file, a KMS key, a
+// envelope, whose signature carries no keyid. s may be any sigstore signer: a key file, a KMS key, a
 // hardware token; ctx reaches it through options.WithContext.
 func SignEnvelope(ctx context.Context, s signature.Signer, payloadType string, payload []byte) (*Envelope, error) {
 	if s == nil {
@@ -57,11 +57,10 @@ func SignEnvelope(ctx context.Context, s signature.Signer, payloadType string, p
 	if err != nil {
 		return nil, fmt.Errorf("attest: sign: %w", err)
 	}
-	id, err := signerKeyID(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	return &Envelope{PayloadType: payloadType, Payload: bytes.Clone(payload), Signatures: []Signature{{KeyID: id, Sig: sig}}}, nil
+	// No keyid: cosign's DSSE verifier (go-securesystemslib) skips a
+	// signature whose keyid is not its own SSH-style fingerprint of the
+	// key. A bundle names the key in its hint instead.
+	return &Envelope{PayloadType: payloadType, Payload: bytes.Clone(payload), Signatures: []Signature{{Sig: sig}}}, nil
 }
 
 // MarshalJSON encodes the envelope in the DSSE JSON form, payload and

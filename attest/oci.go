@@ -182,7 +182,11 @@ func pushStatement(ctx context.Context, dst oras.Target, subject ocispec.Descrip
 	if err != nil {
 		return err
 	}
-	raw, err := json.Marshal(&Bundle{KeyHint: env.Signatures[0].KeyID, Envelope: env})
+	hint, err := signerKeyID(ctx, s)
+	if err != nil {
+		return err
+	}
+	raw, err := json.Marshal(&Bundle{KeyHint: hint, Envelope: env})
 	if err != nil {
 		return err
 	}
