@@ -2,8 +2,12 @@ package cosigntest_test
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"os"
 	"os/exec"
@@ -17,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/registry"
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/slipway-dev/slipway/internal/cosigntest"
@@ -260,6 +265,198 @@ func TestAttestVerifyAttestation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fetchJSON fetches desc from repo and decodes it into v.
+func fetchJSON(t *testing.T, repo *remote.Repository, desc ocispec.Descriptor, v any) {
+	t.Helper()
+	b, err := content.FetchAll(t.Context(), repo, desc)
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, v))
+}
+
+// tags returns the tags of repo.
+func tags(t *testing.T, repo *remote.Repository) []string {
+	t.Helper()
+	tags, err := registry.Tags(t.Context(), repo)
+	require.NoError(t, err)
+	return tags
+}
+
+// keyHint is the bundle's verificationMaterial.publicKey.hint for the PEM
+// public key at path: base64 of SHA-256 over the PKIX DER.
+func keyHint(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	block, _ := pem.Decode(b)
+	require.NotNil(t, block)
+	_, err = x509.ParsePKIXPublicKey(block.Bytes)
+	require.NoError(t, err)
+	sum := sha256.Sum256(block.Bytes)
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// TestWhatCosignWrites pins what doc.go says cosign sign and attest store.
+func TestWhatCosignWrites(t *testing.T) {
+	cs := cosigntest.New(t)
+	k := generateKeys(t, cs)
+	pred := filepath.Join(t.TempDir(), "p.json")
+	require.NoError(t, os.WriteFile(pred, []byte(predicate), 0o600))
+	sign := func(ctx context.Context, ref string, extra ...string) {
+		t.Helper()
+		out, err := cs.Sign(ctx, ref, k.key, password, extra...)
+		require.NoError(t, err, out)
+		out, err = cs.Attest(ctx, ref, k.key, password, pred, "slsaprovenance1", extra...)
+		require.NoError(t, err, out)
+	}
+
+	for _, reg := range registrytest.All(t) {
+		t.Run(reg.Name, func(t *testing.T) {
+			t.Run("bundle", func(t *testing.T) {
+				ctx := t.Context()
+				repo := reg.Repository(t, "acme/bundle")
+				desc := pushArtifact(t, repo)
+				sign(ctx, reg.Ref("acme/bundle@"+desc.Digest.String()))
+
+				// The referrers tag exists only where the registry lacks the API.
+				tag := "sha256-" + desc.Digest.Encoded()
+				if reg.Referrers {
+					assert.ElementsMatch(t, []string{"v1"}, tags(t, repo))
+				} else {
+					assert.ElementsMatch(t, []string{"v1", tag}, tags(t, repo))
+					var idx ocispec.Index
+					tagDesc, err := repo.Resolve(ctx, tag)
+					require.NoError(t, err)
+					fetchJSON(t, repo, tagDesc, &idx)
+					assert.Equal(t, ocispec.MediaTypeImageIndex, idx.MediaType)
+					for _, m := range idx.Manifests {
+						assert.Equal(t, bundleType, m.ArtifactType)
+						assert.Empty(t, m.Annotations, "cosign's referrers tag index carries no annotations")
+					}
+				}
+
+				referrers, err := registry.Referrers(ctx, repo, desc, "")
+				require.NoError(t, err)
+				require.Len(t, referrers, 2)
+				var predicates []string
+				for _, r := range referrers {
+					if reg.Referrers {
+						// ggcr lists the config media type as artifactType.
+						assert.Equal(t, ocispec.MediaTypeEmptyJSON, r.ArtifactType)
+					} else {
+						assert.Equal(t, bundleType, r.ArtifactType)
+					}
+					var m ocispec.Manifest
+					fetchJSON(t, repo, r, &m)
+					assert.Equal(t, bundleType, m.ArtifactType)
+					assert.Equal(t, ocispec.MediaTypeEmptyJSON, m.Config.MediaType)
+					assert.Equal(t, bundleType, m.Config.ArtifactType, "cosign also sets artifactType on the config descriptor")
+					if assert.NotNil(t, m.Subject) {
+						assert.Equal(t, desc.Digest, m.Subject.Digest)
+					}
+					assert.Equal(t, "dsse-envelope", m.Annotations["dev.sigstore.bundle.content"])
+					assert.NotEmpty(t, m.Annotations[ocispec.AnnotationCreated])
+					predicates = append(predicates, m.Annotations["dev.sigstore.bundle.predicateType"])
+					require.Len(t, m.Layers, 1)
+					assert.Equal(t, bundleType, m.Layers[0].MediaType)
+
+					var b struct {
+						MediaType            string `json:"mediaType"`
+						VerificationMaterial struct {
+							PublicKey struct {
+								Hint string `json:"hint"`
+							} `json:"publicKey"`
+						} `json:"verificationMaterial"`
+						DSSEEnvelope struct {
+							PayloadType string            `json:"payloadType"`
+							Signatures  []json.RawMessage `json:"signatures"`
+						} `json:"dsseEnvelope"`
+					}
+					fetchJSON(t, repo, m.Layers[0], &b)
+					assert.Equal(t, bundleType, b.MediaType)
+					assert.Equal(t, keyHint(t, k.pub), b.VerificationMaterial.PublicKey.Hint)
+					assert.Equal(t, "application/vnd.in-toto+json", b.DSSEEnvelope.PayloadType)
+					assert.Len(t, b.DSSEEnvelope.Signatures, 1)
+				}
+				assert.ElementsMatch(t, []string{signPredicate, slsaPredicate}, predicates)
+			})
+
+			t.Run("legacy", func(t *testing.T) {
+				ctx := t.Context()
+				repo := reg.Repository(t, "acme/legacy")
+				desc := pushArtifact(t, repo)
+				sign(ctx, reg.Ref("acme/legacy@"+desc.Digest.String()), "--new-bundle-format=false")
+
+				base := "sha256-" + desc.Digest.Encoded()
+				assert.ElementsMatch(t, []string{"v1", base + ".sig", base + ".att"}, tags(t, repo))
+				referrers, err := registry.Referrers(ctx, repo, desc, "")
+				require.NoError(t, err)
+				assert.Empty(t, referrers)
+
+				for _, tc := range []struct {
+					tag, layerType string
+					annotations    func(map[string]string)
+				}{
+					{".sig", "application/vnd.dev.cosign.simplesigning.v1+json", func(a map[string]string) {
+						sig, err := base64.StdEncoding.DecodeString(a["dev.cosignproject.cosign/signature"])
+						assert.NoError(t, err)
+						assert.NotEmpty(t, sig)
+					}},
+					{".att", "application/vnd.dsse.envelope.v1+json", func(a map[string]string) {
+						assert.Equal(t, map[string]string{"dev.cosignproject.cosign/signature": "", "predicateType": slsaPredicate}, a)
+					}},
+				} {
+					md, err := repo.Resolve(ctx, base+tc.tag)
+					require.NoError(t, err)
+					var m ocispec.Manifest
+					fetchJSON(t, repo, md, &m)
+					assert.Equal(t, ocispec.MediaTypeImageManifest, m.MediaType)
+					assert.Empty(t, m.ArtifactType)
+					assert.Nil(t, m.Subject)
+					assert.Equal(t, ocispec.MediaTypeImageConfig, m.Config.MediaType)
+					require.Len(t, m.Layers, 1)
+					assert.Equal(t, tc.layerType, m.Layers[0].MediaType)
+					tc.annotations(m.Layers[0].Annotations)
+
+					// The config is a minimal image config naming the layer.
+					var cfg ocispec.Image
+					fetchJSON(t, repo, m.Config, &cfg)
+					assert.Equal(t, "layers", cfg.RootFS.Type)
+					assert.Equal(t, []string{m.Layers[0].Digest.String()}, digestStrings(cfg.RootFS.DiffIDs))
+
+					if tc.tag == ".sig" {
+						var payload struct {
+							Critical struct {
+								Identity struct {
+									DockerReference string `json:"docker-reference"`
+								} `json:"identity"`
+								Image struct {
+									DockerManifestDigest string `json:"docker-manifest-digest"`
+								} `json:"image"`
+								Type string `json:"type"`
+							} `json:"critical"`
+							Optional any `json:"optional"`
+						}
+						fetchJSON(t, repo, m.Layers[0], &payload)
+						assert.Equal(t, reg.Ref("acme/legacy"), payload.Critical.Identity.DockerReference)
+						assert.Equal(t, desc.Digest.String(), payload.Critical.Image.DockerManifestDigest)
+						assert.Equal(t, legacySigType, payload.Critical.Type)
+						assert.Nil(t, payload.Optional)
+					}
+				}
+			})
+		})
+	}
+	assertHermetic(t, cs)
+}
+
+func digestStrings[T interface{ String() string }](ds []T) []string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, d.String())
+	}
+	return out
 }
 
 func TestOutputParsers(t *testing.T) {
