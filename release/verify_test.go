@@ -108,9 +108,12 @@ type tamper struct {
 	// do tampers and returns the reference to verify.
 	do   func(t *testing.T, f *fixture) string
 	want error
-	// cosign: "reject" when cosign verify --key must refuse it too,
-	// "accept" when cosign cannot judge (ledger and format checks are
-	// slipway's).
+	// cosign is the verdict of the real cosign on the tampered release
+	// in a registry: "reject" when cosign verify --key refuses it too,
+	// "reject-attestation" when only cosign verify-attestation --type
+	// slsaprovenance1 does, "accept" when cosign accepts it because the
+	// check is slipway's own (format, content, ledger); empty for rows
+	// that only a layout allows.
 	cosign string
 }
 
@@ -206,7 +209,7 @@ func tampers() []tamper {
 			}},
 		{name: "missing signature", unsigned: true, want: release.ErrNotSigned, cosign: "reject",
 			do: func(t *testing.T, f *fixture) string { return "prod" }},
-		{name: "missing provenance", sign2: &release.SignOptions{SkipProvenance: true}, want: release.ErrMissingAttestation, cosign: "accept",
+		{name: "missing provenance", sign2: &release.SignOptions{SkipProvenance: true}, want: release.ErrMissingAttestation, cosign: "reject-attestation",
 			do: func(t *testing.T, f *fixture) string { return "prod" }},
 		{name: "re-pointed ledger tag", want: release.ErrNotHead, cosign: "accept",
 			do: func(t *testing.T, f *fixture) string {
