@@ -2,9 +2,12 @@ package release_test
 
 import (
 	"fmt"
+	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/stretchr/testify/require"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content/memory"
@@ -72,6 +75,54 @@ func BenchmarkHistory(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(n), "µs/release")
+		})
+	}
+}
+
+// countingTransport counts the HTTP requests a repository makes.
+type countingTransport struct {
+	n  atomic.Int64
+	rt http.RoundTripper
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.rt.RoundTrip(r)
+}
+
+// BenchmarkVerify measures release.Verify of a signed release with SLSA
+// provenance (both forms each) against loopback registries: ns/op is one
+// whole verification, requests/op the HTTP requests it makes.
+func BenchmarkVerify(b *testing.B) {
+	regs := []struct {
+		name string
+		reg  func(b *testing.B) *registrytest.Registry
+	}{
+		{"ggcr-referrers", func(b *testing.B) *registrytest.Registry { return registrytest.New(b, true) }},
+		{"distribution", func(b *testing.B) *registrytest.Registry { return registrytest.Distribution(b) }},
+	}
+	for _, tc := range regs {
+		b.Run(tc.name, func(b *testing.B) {
+			ctx := b.Context()
+			reg := tc.reg(b)
+			dst := reg.Repository(b, "acme/shop")
+			key := newKey(b)
+			bld := newBuild(b, dst, "shop", "v1")
+			for i, level := range []string{"info", "debug"} {
+				_, err := release.New(ctx, dst, bld, newConfig(b, "shop", "prod", level), release.Options{Created: at(i), Signer: key})
+				require.NoError(b, err)
+			}
+			src := reg.Repository(b, "acme/shop")
+			ct := &countingTransport{rt: http.DefaultTransport}
+			src.Client = &http.Client{Transport: ct}
+			trusted := []signature.Verifier{key}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := release.Verify(ctx, src, "prod", trusted, release.VerifyOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(ct.n.Load())/float64(b.N), "requests/op")
 		})
 	}
 }
