@@ -1,15 +1,18 @@
 package attest
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/sigstore/sigstore/pkg/signature"
+	"golang.org/x/sync/errgroup"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry"
@@ -90,12 +93,15 @@ func Verify(ctx context.Context, src oras.ReadOnlyGraphTarget, subject ocispec.D
 	}
 	v := &verification{keys: keys, subject: subject, failed: map[string][]error{}}
 	v.res.Subject = subject
-	if err := v.bundles(ctx, src); err != nil {
+	// Both forms at once, each piece of evidence in its own goroutine: a
+	// registry round trip is the cost of verification.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return v.bundles(gctx, src) })
+	g.Go(func() error { return v.legacy(gctx, src) })
+	if err := g.Wait(); err != nil {
 		return nil, fmt.Errorf("attest: verify %s: %w", subject.Digest, err)
 	}
-	if err := v.legacy(ctx, src); err != nil {
-		return nil, fmt.Errorf("attest: verify %s: %w", subject.Digest, err)
-	}
+	v.sort()
 	var errs []error
 	if len(v.res.Signatures) == 0 {
 		if fails := v.failed[PredicateSign]; len(fails) > 0 {
@@ -120,7 +126,11 @@ func Verify(ctx context.Context, src oras.ReadOnlyGraphTarget, subject ocispec.D
 	return &v.res, nil
 }
 
+// fetchConcurrency is how many pieces of evidence are read at once.
+const fetchConcurrency = 8
+
 type verification struct {
+	mu      sync.Mutex // guards res and failed
 	keys    []trustedKey
 	subject ocispec.Descriptor
 	res     Result
@@ -131,10 +141,14 @@ type verification struct {
 }
 
 func (v *verification) fail(kind, source string, err error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	v.failed[kind] = append(v.failed[kind], &EvidenceError{Source: source, Err: err})
 }
 
 func (v *verification) accept(e Evidence) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	if e.Statement == nil || e.Statement.PredicateType == PredicateSign {
 		v.res.Signatures = append(v.res.Signatures, e)
 		return
@@ -152,55 +166,65 @@ func (v *verification) bundles(ctx context.Context, src oras.ReadOnlyGraphTarget
 		return fmt.Errorf("%w: %d referrers (limit %d)", ErrMalformed, len(refs), MaxReferrers)
 	}
 	slices.SortFunc(refs, func(a, b ocispec.Descriptor) int { return strings.Compare(string(a.Digest), string(b.Digest)) })
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(fetchConcurrency)
 	for _, ref := range refs {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		if !maybeBundle(ref) {
 			continue
 		}
-		source := "bundle " + string(ref.Digest)
-		kind := ref.Annotations[AnnotationBundlePredicateType]
-		m, err := fetchManifest(ctx, src, manifestOnly(ref))
-		if err != nil {
-			if ref.ArtifactType == BundleMediaType {
-				v.fail(orSign(kind), source, err)
-			}
-			continue
-		}
-		if m.ArtifactType != BundleMediaType {
-			if isBundleType(m.ArtifactType) {
-				v.fail(orSign(m.Annotations[AnnotationBundlePredicateType]), source, fmt.Errorf("%w: bundle version %q", ErrUnknownFormat, m.ArtifactType))
-			}
-			continue
-		}
-		kind = orSign(m.Annotations[AnnotationBundlePredicateType])
-		if m.Subject == nil || m.Subject.Digest != v.subject.Digest {
-			v.fail(kind, source, fmt.Errorf("%w: referrer's subject is not %s", ErrSubjectMismatch, v.subject.Digest))
-			continue
-		}
-		if len(m.Layers) != 1 || m.Layers[0].MediaType != BundleMediaType {
-			v.fail(kind, source, fmt.Errorf("%w: want one layer of %s", ErrMalformed, BundleMediaType))
-			continue
-		}
-		raw, err := fetchLimited(ctx, src, m.Layers[0], MaxEnvelopeSize)
-		if err != nil {
-			v.fail(kind, source, err)
-			continue
-		}
-		b, err := ParseBundle(raw)
-		if err != nil {
-			v.fail(kind, source, err)
-			continue
-		}
-		st, id, err := v.statement(ctx, b.Envelope)
-		if err != nil {
-			v.fail(kind, source, err)
-			continue
-		}
-		v.accept(Evidence{Form: FormBundle, Source: manifestOnly(ref), Layer: m.Layers[0], KeyID: id, Statement: st})
+		g.Go(func() error {
+			v.bundle(gctx, src, ref)
+			return nil
+		})
 	}
-	return nil
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// bundle checks the referrer ref, which may be a bundle.
+func (v *verification) bundle(ctx context.Context, src oras.ReadOnlyGraphTarget, ref ocispec.Descriptor) {
+	source := "bundle " + string(ref.Digest)
+	kind := ref.Annotations[AnnotationBundlePredicateType]
+	m, err := fetchManifest(ctx, src, manifestOnly(ref))
+	if err != nil {
+		if ref.ArtifactType == BundleMediaType {
+			v.fail(orSign(kind), source, err)
+		}
+		return
+	}
+	if m.ArtifactType != BundleMediaType {
+		if isBundleType(m.ArtifactType) {
+			v.fail(orSign(m.Annotations[AnnotationBundlePredicateType]), source, fmt.Errorf("%w: bundle version %q", ErrUnknownFormat, m.ArtifactType))
+		}
+		return
+	}
+	kind = orSign(m.Annotations[AnnotationBundlePredicateType])
+	if m.Subject == nil || m.Subject.Digest != v.subject.Digest {
+		v.fail(kind, source, fmt.Errorf("%w: referrer's subject is not %s", ErrSubjectMismatch, v.subject.Digest))
+		return
+	}
+	if len(m.Layers) != 1 || m.Layers[0].MediaType != BundleMediaType {
+		v.fail(kind, source, fmt.Errorf("%w: want one layer of %s", ErrMalformed, BundleMediaType))
+		return
+	}
+	raw, err := fetchLimited(ctx, src, m.Layers[0], MaxEnvelopeSize)
+	if err != nil {
+		v.fail(kind, source, err)
+		return
+	}
+	b, err := ParseBundle(raw)
+	if err != nil {
+		v.fail(kind, source, err)
+		return
+	}
+	st, id, err := v.statement(ctx, b.Envelope)
+	if err != nil {
+		v.fail(kind, source, err)
+		return
+	}
+	v.accept(Evidence{Form: FormBundle, Source: manifestOnly(ref), Layer: m.Layers[0], KeyID: id, Statement: st})
 }
 
 // statement verifies env and checks that its statement is about the
@@ -218,32 +242,44 @@ func (v *verification) statement(ctx context.Context, env *Envelope) (*Statement
 
 // legacy reads cosign's .sig and .att tags of the subject.
 func (v *verification) legacy(ctx context.Context, src oras.ReadOnlyGraphTarget) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(fetchConcurrency)
 	for _, suffix := range []string{legacySig, legacyAtt} {
-		tag := LegacyTag(v.subject.Digest, suffix)
-		desc, err := src.Resolve(ctx, tag)
-		if errors.Is(err, errdef.ErrNotFound) {
-			continue
+		g.Go(func() error { return v.legacyTag(gctx, g, src, suffix) })
+	}
+	return g.Wait()
+}
+
+// legacyTag reads the legacy tag of the subject with suffix, checking
+// each layer in a goroutine of g.
+func (v *verification) legacyTag(ctx context.Context, g *errgroup.Group, src oras.ReadOnlyGraphTarget, suffix string) error {
+	tag := LegacyTag(v.subject.Digest, suffix)
+	desc, err := src.Resolve(ctx, tag)
+	if errors.Is(err, errdef.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", tag, err)
+	}
+	kind := PredicateSign
+	m, err := fetchManifest(ctx, src, manifestOnly(desc))
+	if err != nil {
+		if suffix == legacyAtt {
+			kind = "" // attributed to no type: it fails no requirement by itself
 		}
-		if err != nil {
-			return fmt.Errorf("resolve %s: %w", tag, err)
-		}
-		kind := PredicateSign
-		m, err := fetchManifest(ctx, src, manifestOnly(desc))
-		if err != nil {
-			if suffix == legacyAtt {
-				kind = "" // attributed to no type: it fails no requirement by itself
-			}
-			v.fail(kind, "tag "+tag, err)
-			continue
-		}
-		for i, layer := range m.Layers {
-			source := fmt.Sprintf("tag %s layer %d", tag, i)
+		v.fail(kind, "tag "+tag, err)
+		return nil
+	}
+	for i, layer := range m.Layers {
+		source := fmt.Sprintf("tag %s layer %d", tag, i)
+		g.Go(func() error {
 			if suffix == legacySig {
 				v.legacySignature(ctx, src, manifestOnly(desc), layer, source)
 			} else {
 				v.legacyAttestation(ctx, src, manifestOnly(desc), layer, source)
 			}
-		}
+			return nil
+		})
 	}
 	return nil
 }
@@ -328,4 +364,18 @@ func orSign(kind string) string {
 
 func manifestOnly(d ocispec.Descriptor) ocispec.Descriptor {
 	return ocispec.Descriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size, ArtifactType: d.ArtifactType}
+}
+
+// sort puts what was found in an order that does not depend on timing:
+// by form, then source and layer digest; reasons by their text.
+func (v *verification) sort() {
+	byPlace := func(a, b Evidence) int {
+		return cmp.Or(strings.Compare(a.Form, b.Form), strings.Compare(string(a.Source.Digest), string(b.Source.Digest)),
+			strings.Compare(string(a.Layer.Digest), string(b.Layer.Digest)))
+	}
+	slices.SortFunc(v.res.Signatures, byPlace)
+	slices.SortFunc(v.res.Attestations, byPlace)
+	for _, errs := range v.failed {
+		slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	}
 }

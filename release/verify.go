@@ -11,6 +11,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/sigstore/sigstore/pkg/signature"
+	"golang.org/x/sync/errgroup"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
@@ -80,13 +81,31 @@ func Verify(ctx context.Context, src oras.ReadOnlyGraphTarget, ref string, trust
 	if err != nil {
 		return nil, fail("release", digestErr(err))
 	}
-	for _, l := range r.build.Layers() {
-		if err := checkBlob(ctx, src, l); err != nil {
-			return nil, fail("build", err)
-		}
+	// The build's layers and the ledger are read at once; the first
+	// failure in this order is reported.
+	layers := r.build.Layers()
+	errs := make([]error, len(layers)+1)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	g.Go(func() error {
+		errs[len(layers)] = checkLedger(gctx, src, ref, r)
+		return nil
+	})
+	for i, l := range layers {
+		g.Go(func() error {
+			errs[i] = checkBlob(gctx, src, l)
+			return nil
+		})
 	}
-	if err := checkLedger(ctx, src, ref, r); err != nil {
-		return nil, fail("ledger", err)
+	_ = g.Wait() // the functions report through errs
+	for i, err := range errs {
+		switch {
+		case err == nil:
+		case i < len(layers):
+			return nil, fail("build", err)
+		default:
+			return nil, fail("ledger", err)
+		}
 	}
 	return &Verified{Release: r, Signatures: res.Signatures, Attestations: res.Attestations}, nil
 }
