@@ -1,6 +1,8 @@
 // Package release combines a build and a config into a release and keeps
 // each app's releases per environment on an append-only, hash-chained
-// ledger: the Twelve-Factor release stage.
+// ledger: the Twelve-Factor release stage. It signs releases and verifies
+// them: their signatures, their provenance, their bytes and their place on
+// the ledger.
 //
 // A [Release] is an OCI image manifest with artifactType [MediaType]. Its
 // subject is the build manifest, so a registry lists every release of a
@@ -13,15 +15,32 @@
 //
 // The shortest flow:
 //
-//	r, err := release.New(ctx, repo, b, c, release.Options{Created: time.Now()})
+//	r, err := release.New(ctx, repo, b, c, release.Options{Created: time.Now(), Signer: signer})
+//	...
+//	v, err := release.Verify(ctx, repo, "prod", []signature.Verifier{pub}, release.VerifyOptions{})
 //	...
 //	entries, err := release.History(ctx, repo, "prod", release.HistoryOptions{})
 //	...
-//	back, err := release.Rollback(ctx, repo, "prod", 3, release.Options{Created: time.Now()})
+//	back, err := release.Rollback(ctx, repo, "prod", 3, release.Options{Created: time.Now(), Signer: signer})
 //
 // A rollback is a new version with an old build and config: history is
 // never rewritten. [History] checks every link of the chain. Concurrent
 // publishers never lose or fork a release: each lands on the ledger or
-// gets [ErrConflict] and may try again. The format and the guarantees per
-// kind of store are described in docs/format.md.
+// gets [ErrConflict] and may try again.
+//
+// With [Options.Signer], [New] and [Rollback] sign a release before its
+// version tag is written, so no reader finds it on the ledger unsigned;
+// [Sign] signs one already there. A signature and SLSA provenance
+// ([Provenance], made from the build record) are written as sigstore
+// bundle referrers and as cosign's legacy tags, so cosign verify and
+// verify-attestation accept them (package attest). [Verify] checks, in
+// order and failing closed, the signature and required attestations, every
+// blob of the release and its build, and the release's tags and its link
+// to the one before; each failure is a [*VerifyError] naming the check and
+// wrapping a sentinel for [errors.Is] ([ErrNotSigned], [ErrUntrustedKey],
+// [ErrDigestMismatch], [ErrNotOnLedger], …).
+//
+// The format, the guarantees per kind of store, and what verification
+// checks and returns for each kind of tampering are described in
+// docs/format.md.
 package release
