@@ -56,6 +56,9 @@ type materialWire struct {
 
 // MarshalJSON encodes the bundle as sigstore bundle v0.3 JSON.
 func (b *Bundle) MarshalJSON() ([]byte, error) {
+	if b.Envelope == nil {
+		return nil, fmt.Errorf("attest: %w: bundle without an envelope", ErrInvalidOptions)
+	}
 	w := bundleWire{MediaType: BundleMediaType, VerificationMaterial: &materialWire{}, DSSEEnvelope: b.Envelope.wire()}
 	w.VerificationMaterial.PublicKey = &struct {
 		Hint string `json:"hint"`

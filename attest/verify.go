@@ -158,12 +158,9 @@ func (v *verification) accept(e Evidence) {
 
 // bundles reads the bundle referrers of the subject.
 func (v *verification) bundles(ctx context.Context, src oras.ReadOnlyGraphTarget) error {
-	refs, err := registry.Referrers(ctx, src, v.subject, "")
-	if err != nil && !errors.Is(err, errdef.ErrNotFound) {
-		return fmt.Errorf("list referrers: %w", err)
-	}
-	if len(refs) > MaxReferrers {
-		return fmt.Errorf("%w: %d referrers (limit %d)", ErrMalformed, len(refs), MaxReferrers)
+	refs, err := listReferrers(ctx, src, v.subject)
+	if err != nil {
+		return err
 	}
 	slices.SortFunc(refs, func(a, b ocispec.Descriptor) int { return strings.Compare(string(a.Digest), string(b.Digest)) })
 	g, gctx := errgroup.WithContext(ctx)
@@ -378,4 +375,37 @@ func (v *verification) sort() {
 	for _, errs := range v.failed {
 		slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	}
+}
+
+// errTooMany stops a referrers listing at MaxReferrers.
+var errTooMany = fmt.Errorf("%w: more than %d referrers", ErrMalformed, MaxReferrers)
+
+// listReferrers lists the referrers of subject, page by page where the
+// store pages them, and stops reading past MaxReferrers.
+func listReferrers(ctx context.Context, src oras.ReadOnlyGraphTarget, subject ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+	var refs []ocispec.Descriptor
+	var err error
+	if rl, ok := src.(registry.ReferrerLister); ok {
+		err = rl.Referrers(ctx, subject, "", func(page []ocispec.Descriptor) error {
+			if len(refs)+len(page) > MaxReferrers {
+				return errTooMany
+			}
+			refs = append(refs, page...)
+			return nil
+		})
+	} else {
+		refs, err = registry.Referrers(ctx, src, subject, "")
+		if err == nil && len(refs) > MaxReferrers {
+			err = errTooMany
+		}
+	}
+	switch {
+	case errors.Is(err, errTooMany):
+		return nil, err
+	case errors.Is(err, errdef.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("list referrers: %w", err)
+	}
+	return refs, nil
 }

@@ -93,6 +93,12 @@ var (
 	ErrDigestMismatch = attest.ErrDigestMismatch
 	// ErrMissingAttestation: a required attestation type is missing.
 	ErrMissingAttestation = attest.ErrMissingAttestation
+	// ErrMalformed: evidence that cannot be read (truncated, not JSON,
+	// over a size limit).
+	ErrMalformed = attest.ErrMalformed
+	// ErrUnknownFormat: evidence of a kind or version not known (a DSSE
+	// payloadType, a bundle version).
+	ErrUnknownFormat = attest.ErrUnknownFormat
 	// ErrNotOnLedger: the release's version tag does not name it: it was
 	// never on the ledger, or its tag was pointed elsewhere.
 	ErrNotOnLedger = errors.New("release not on its ledger")

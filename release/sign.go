@@ -119,7 +119,7 @@ func Provenance(r *Release) *attest.Provenance {
 	}
 	bd, cd := b.Descriptor(), r.config.Descriptor()
 	p.BuildDefinition.ResolvedDependencies = append(p.BuildDefinition.ResolvedDependencies,
-		attest.ResourceDescriptor{Name: "build", MediaType: build.MediaType, Digest: map[string]string{string(bd.Digest.Algorithm()): bd.Digest.Encoded()}},
+		attest.ResourceDescriptor{Name: "build", MediaType: bd.MediaType, Digest: map[string]string{string(bd.Digest.Algorithm()): bd.Digest.Encoded()}},
 		attest.ResourceDescriptor{Name: "config", MediaType: cd.MediaType, Digest: map[string]string{string(cd.Digest.Algorithm()): cd.Digest.Encoded()}},
 	)
 	return p

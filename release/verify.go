@@ -169,7 +169,10 @@ func checkLedger(ctx context.Context, src oras.ReadOnlyTarget, ref string, r *Re
 	l := &ledger{app: r.App(), env: env}
 	p, err := l.link(ctx, src, prev, n-1)
 	if err != nil {
-		return err
+		if errors.Is(err, ErrBrokenChain) {
+			return err
+		}
+		return fmt.Errorf("%w: the previous release: %w", ErrBrokenChain, err)
 	}
 	return tagNames(ctx, src, p.Tag(), p.Digest(), ErrBrokenChain)
 }
