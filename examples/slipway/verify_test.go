@@ -10,7 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipway-dev/slipway/attest"
+	"github.com/slipway-dev/slipway/internal/cosigntest"
 	"github.com/slipway-dev/slipway/internal/registrytest"
+	"github.com/slipway-dev/slipway/release"
 )
 
 func TestKeygen(t *testing.T) {
@@ -125,6 +127,18 @@ func TestReleaseEncryptedKey(t *testing.T) {
 			t.Setenv(env, secret)
 			out := mustRun(t, "release", p.flag, "--key", encPath, "--build", "v1", "--config", prodConfig(t, "info"), p.repo)
 			assert.NotContains(t, out, secret)
+			// Nothing stored holds the password or the private key.
+			body := strings.Join(strings.Split(strings.TrimSpace(string(priv)), "\n")[1:3], "")
+			require.NoError(t, filepath.WalkDir(p.repo, func(path string, d os.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				data, err := os.ReadFile(path)
+				require.NoError(t, err)
+				assert.NotContains(t, string(data), secret, path)
+				assert.NotContains(t, string(data), body, path)
+				return nil
+			}))
 			mustRun(t, "verify", p.flag, "--key", filepath.Join(keys, "slipway.pub"), p.repo+":prod")
 		})
 	}
@@ -137,4 +151,54 @@ func verifyPlaces(t *testing.T) []place {
 		out = append(out, registryPlace(reg, "acme/shop"))
 	}
 	return out
+}
+
+// TestVerifyCosignSigned: a release that only cosign signed, with a key
+// from cosign generate-key-pair, verifies with slipway verify given
+// cosign's public key; and slipway release signs with that cosign key.
+func TestVerifyCosignSigned(t *testing.T) {
+	cosign := cosigntest.New(t)
+	const password = "cosign-cli-test"
+	keyPath, pubPath := cosign.GenerateKeyPair(t, t.TempDir(), password)
+	t.Setenv("SOURCE_DATE_EPOCH", sourceDateEpoch)
+	for _, reg := range registrytest.All(t) {
+		t.Run(reg.Name, func(t *testing.T) {
+			p := registryPlace(reg, "acme/cosigned")
+			storeBuild(t, p, appTree(t), "v1")
+			ref := lastLine(t, mustRun(t, "release", p.flag, "--build", "v1", "--config", prodConfig(t, "info"), p.repo))
+
+			code, stdout, _ := slipway(t, "verify", p.flag, "--key", pubPath, "--attestation", "none", p.repo+":prod")
+			assert.Equal(t, exitNo, code, "unsigned: %s", stdout)
+
+			out, err := cosign.Sign(t.Context(), ref, keyPath, password)
+			require.NoError(t, err, out)
+			out = mustRun(t, "verify", p.flag, "--key", pubPath, "--attestation", "none", p.repo+":prod")
+			assert.Contains(t, out, "Verified shop v1 in prod\n")
+			code, stdout, _ = slipway(t, "verify", p.flag, "--key", pubPath, p.repo+":prod")
+			assert.Equal(t, exitNo, code, "provenance is required by default")
+			assert.Contains(t, stdout, "a required attestation is missing")
+
+			// slipway release with the cosign key; cosign verifies it.
+			t.Setenv("COSIGN_PASSWORD", password)
+			ref2 := lastLine(t, mustRun(t, "release", p.flag, "--key", keyPath, "--build", "v1", "--config", prodConfig(t, "debug"), p.repo))
+			out = mustRun(t, "verify", p.flag, "--key", pubPath, p.repo+":prod")
+			assert.Contains(t, out, "Verified shop v2 in prod\n")
+			out, err = cosign.VerifyAttestation(t.Context(), ref2, pubPath, "slsaprovenance1")
+			assert.NoError(t, err, out)
+			assertNoSecretStored(t, p, password)
+		})
+	}
+}
+
+// assertNoSecretStored checks that no manifest or blob reachable from
+// the release head holds s.
+func assertNoSecretStored(t *testing.T, p place, s string) {
+	t.Helper()
+	r, err := release.Load(t.Context(), p.open(t), "prod")
+	require.NoError(t, err)
+	for _, b := range [][]byte{r.Manifest(), r.Config().Bytes(), r.Build().Manifest()} {
+		assert.NotContains(t, string(b), s)
+	}
+	rec, _ := r.Record()
+	assert.NotContains(t, string(rec), s)
 }
