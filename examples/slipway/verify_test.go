@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -201,4 +202,32 @@ func assertNoSecretStored(t *testing.T, p place, s string) {
 	}
 	rec, _ := r.Record()
 	assert.NotContains(t, string(rec), s)
+}
+
+// TestLayoutReleaseCopiedVerifiesWithCosign: a release signed in an OCI
+// layout, copied with its referrers by oras cp -r into a registry, is
+// what cosign verifies there: the bundles travel with it.
+func TestLayoutReleaseCopiedVerifiesWithCosign(t *testing.T) {
+	orasPath := orasCLI(t)
+	cosign := cosigntest.New(t)
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	t.Setenv("SOURCE_DATE_EPOCH", sourceDateEpoch)
+	keys := filepath.Join(t.TempDir(), "k")
+	mustRun(t, "keygen", "--out", keys)
+	p := layoutPlace(filepath.Join(t.TempDir(), "shop"))
+	storeBuild(t, p, appTree(t), "v1")
+	mustRun(t, "release", p.flag, "--key", filepath.Join(keys, "slipway.key"), "--build", "v1", "--config", prodConfig(t, "info"), p.repo)
+	for _, reg := range registrytest.All(t) {
+		t.Run(reg.Name, func(t *testing.T) {
+			dst := reg.Ref("acme/copied:prod")
+			cp := exec.CommandContext(t.Context(), orasPath, "cp", "-r", "--from-oci-layout", p.repo+":prod", "--to-plain-http", dst)
+			out, err := cp.CombinedOutput()
+			require.NoError(t, err, "oras cp: %s", out)
+			pub := filepath.Join(keys, "slipway.pub")
+			vout, err := cosign.Verify(t.Context(), dst, pub)
+			assert.NoError(t, err, vout)
+			aout, err := cosign.VerifyAttestation(t.Context(), dst, pub, "slsaprovenance1")
+			assert.NoError(t, err, aout)
+		})
+	}
 }
