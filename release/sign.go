@@ -9,6 +9,7 @@ import (
 
 	"github.com/sigstore/sigstore/pkg/signature"
 	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/slipway-dev/slipway/attest"
 	"github.com/slipway-dev/slipway/build"
@@ -29,6 +30,11 @@ type SignOptions struct {
 	SkipLegacyTags bool
 	// SkipProvenance writes the signature only.
 	SkipProvenance bool
+	// Name is the subject name of the statements and the
+	// docker-reference of legacy signatures. If empty, the repository
+	// ("registry.example/acme/shop") when signing into a registry, and
+	// the app's name in any other store.
+	Name string
 }
 
 // Sign signs r, stored in dst, with s: a signature cosign verifies
@@ -54,7 +60,10 @@ func Sign(ctx context.Context, dst oras.Target, r *Release, s signature.Signer, 
 }
 
 func sign(ctx context.Context, dst oras.Target, r *Release, s signature.Signer, opts SignOptions) error {
-	ao := attest.SignOptions{SkipBundle: opts.SkipBundle, SkipLegacyTags: opts.SkipLegacyTags}
+	ao := attest.SignOptions{SkipBundle: opts.SkipBundle, SkipLegacyTags: opts.SkipLegacyTags, Name: opts.Name}
+	if _, registry := dst.(*remote.Repository); ao.Name == "" && !registry {
+		ao.Name = r.App()
+	}
 	if err := attest.Sign(ctx, dst, r.desc, s, ao); err != nil {
 		return err
 	}
