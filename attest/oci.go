@@ -40,19 +40,6 @@ const (
 	legacyAtt = ".att"
 )
 
-// SignOptions are the optional settings of [Sign] and [Attest]. The zero
-// value writes both forms cosign reads.
-type SignOptions struct {
-	// SkipBundle writes no sigstore bundle referrer.
-	SkipBundle bool
-	// SkipLegacyTags writes no legacy sha256-<hex>.sig or .att tag.
-	SkipLegacyTags bool
-	// Name is the subject's name in statements and the docker-reference
-	// of legacy signatures. If empty, the repository of a
-	// [remote.Repository] is used, and otherwise nothing.
-	Name string
-}
-
 // LegacyTag returns the tag of cosign's legacy signatures (suffix ".sig")
 // or attestations (".att") of the manifest d: "sha256-<hex>.sig".
 func LegacyTag(d digest.Digest, suffix string) string {

@@ -26,14 +26,6 @@ const (
 	FormLegacy = "legacy"
 )
 
-// VerifyOptions are the optional settings of [Verify]. The zero value
-// requires a signature and no attestation.
-type VerifyOptions struct {
-	// Require lists predicate types of which at least one attestation
-	// signed by a trusted key and about the subject must verify.
-	Require []string
-}
-
 // Result is what verification found valid: each signature and
 // attestation that a trusted key verified and that is about the subject.
 // Evidence that did not verify is not listed.

@@ -39,3 +39,32 @@ type HistoryOptions struct {
 	// history back to version 1 is read and checked.
 	Limit int
 }
+
+// SignOptions are the optional settings of [Sign], also used by [New]
+// through [Options.Signer]. The zero value writes a signature and SLSA
+// provenance, each as a sigstore bundle referrer and as cosign's legacy
+// tag.
+type SignOptions struct {
+	// SkipBundle writes no sigstore bundle referrers.
+	SkipBundle bool
+	// SkipLegacyTags writes no legacy sha256-<hex>.sig / .att tags.
+	SkipLegacyTags bool
+	// SkipProvenance writes the signature only.
+	SkipProvenance bool
+	// Name is the subject name of the statements and the
+	// docker-reference of legacy signatures. If empty, the repository
+	// ("registry.example/acme/shop") when signing into a registry, and
+	// the app's name in any other store.
+	Name string
+}
+
+// VerifyOptions are the optional settings of [Verify]. The zero value
+// checks everything: a signature, SLSA provenance, every blob of the
+// release and its build, and the release's place on the ledger.
+type VerifyOptions struct {
+	// Require lists the predicate types of which an attestation signed
+	// by a trusted key must verify. If nil, SLSA provenance v1
+	// ([attest.PredicateSLSAProvenance]); an empty, non-nil list
+	// requires the signature only (a release signed by cosign sign).
+	Require []string
+}

@@ -119,7 +119,13 @@ func Load(ctx context.Context, src oras.ReadOnlyTarget, ref string) (*Release, e
 
 // load reads the release desc names, with its build and config.
 func load(ctx context.Context, src oras.ReadOnlyTarget, desc ocispec.Descriptor) (*Release, error) {
-	r, err := fetch(ctx, src, desc)
+	return loadManifest(ctx, src, desc, nil)
+}
+
+// loadManifest is load with the manifest's bytes, raw, already read and
+// checked against desc; if raw is nil they are fetched.
+func loadManifest(ctx context.Context, src oras.ReadOnlyTarget, desc ocispec.Descriptor, raw []byte) (*Release, error) {
+	r, err := fetchManifest(ctx, src, desc, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -130,11 +136,11 @@ func load(ctx context.Context, src oras.ReadOnlyTarget, desc ocispec.Descriptor)
 		}
 		return nil, fmt.Errorf("%w: %w", ErrRecordMismatch, err)
 	}
-	raw, err := fetchAll(ctx, src, r.rec.Config.oci(), config.MaxSize)
+	cfg, err := fetchAll(ctx, src, r.rec.Config.oci(), config.MaxSize)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	c, err := config.Decode(raw)
+	c, err := config.Decode(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRecordMismatch, err)
 	}
@@ -165,12 +171,20 @@ func (r *Release) attach(b *build.Build, c *config.Config) error {
 // fetch reads and checks a release manifest and its record, without its
 // build and config: what walking a ledger needs.
 func fetch(ctx context.Context, src content.Fetcher, desc ocispec.Descriptor) (*Release, error) {
+	return fetchManifest(ctx, src, desc, nil)
+}
+
+// fetchManifest is fetch with the manifest's bytes, raw, already read and
+// checked against desc; if raw is nil they are fetched.
+func fetchManifest(ctx context.Context, src content.Fetcher, desc ocispec.Descriptor, raw []byte) (*Release, error) {
 	if desc.Size > maxManifest {
 		return nil, fmt.Errorf("%w: manifest of %d bytes exceeds %d", ErrInvalidRecord, desc.Size, maxManifest)
 	}
-	raw, err := fetchAll(ctx, src, desc, maxManifest)
-	if err != nil {
-		return nil, fmt.Errorf("manifest: %w", err)
+	if raw == nil {
+		var err error
+		if raw, err = fetchAll(ctx, src, desc, maxManifest); err != nil {
+			return nil, fmt.Errorf("manifest: %w", err)
+		}
 	}
 	var m ocispec.Manifest
 	if err := json.Unmarshal(raw, &m); err != nil {

@@ -19,24 +19,6 @@ import (
 // none.
 const DefaultBuilderID = "https://github.com/slipway-dev/slipway"
 
-// SignOptions are the optional settings of [Sign], also used by [New]
-// through [Options.Signer]. The zero value writes a signature and SLSA
-// provenance, each as a sigstore bundle referrer and as cosign's legacy
-// tag.
-type SignOptions struct {
-	// SkipBundle writes no sigstore bundle referrers.
-	SkipBundle bool
-	// SkipLegacyTags writes no legacy sha256-<hex>.sig / .att tags.
-	SkipLegacyTags bool
-	// SkipProvenance writes the signature only.
-	SkipProvenance bool
-	// Name is the subject name of the statements and the
-	// docker-reference of legacy signatures. If empty, the repository
-	// ("registry.example/acme/shop") when signing into a registry, and
-	// the app's name in any other store.
-	Name string
-}
-
 // Sign signs r, stored in dst, with s: a signature cosign verifies
 // (cosign verify --key) and an attestation of SLSA provenance v1 made
 // from the build record (cosign verify-attestation --type

@@ -19,17 +19,6 @@ import (
 	"github.com/slipway-dev/slipway/attest"
 )
 
-// VerifyOptions are the optional settings of [Verify]. The zero value
-// checks everything: a signature, SLSA provenance, every blob of the
-// release and its build, and the release's place on the ledger.
-type VerifyOptions struct {
-	// Require lists the predicate types of which an attestation signed
-	// by a trusted key must verify. If nil, SLSA provenance v1
-	// ([attest.PredicateSLSAProvenance]); an empty, non-nil list
-	// requires the signature only (a release signed by cosign sign).
-	Require []string
-}
-
 // Verified is a release that verified, with the evidence that did.
 type Verified struct {
 	// Release is the release, read with its build and config.
@@ -70,14 +59,15 @@ func Verify(ctx context.Context, src oras.ReadOnlyGraphTarget, ref string, trust
 		require = []string{attest.PredicateSLSAProvenance}
 	}
 	desc = ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}
-	if _, err := fetchAll(ctx, src, desc, maxManifest); err != nil {
+	raw, err := fetchAll(ctx, src, desc, maxManifest)
+	if err != nil {
 		return nil, fail("manifest", digestErr(err))
 	}
 	res, err := attest.Verify(ctx, src, desc, trusted, attest.VerifyOptions{Require: require})
 	if err != nil {
 		return nil, fail("signature", err)
 	}
-	r, err := load(ctx, src, desc)
+	r, err := loadManifest(ctx, src, desc, raw) // the bytes whose digest the signatures name
 	if err != nil {
 		return nil, fail("release", digestErr(err))
 	}
