@@ -190,17 +190,17 @@ func pushStatement(ctx context.Context, dst oras.Target, subject ocispec.Descrip
 			AnnotationBundlePredicateType: st.PredicateType,
 		},
 	}
-	if err := pushBlob(ctx, dst, ocispec.DescriptorEmptyJSON, ocispec.DescriptorEmptyJSON.Data); err != nil {
+	if err := artifact.PushBytes(ctx, dst, ocispec.DescriptorEmptyJSON, ocispec.DescriptorEmptyJSON.Data); err != nil {
 		return fmt.Errorf("push empty config: %w", err)
 	}
-	if err := pushBlob(ctx, dst, layer, raw); err != nil {
+	if err := artifact.PushBytes(ctx, dst, layer, raw); err != nil {
 		return fmt.Errorf("push bundle: %w", err)
 	}
 	mraw, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	if err := pushBlob(ctx, dst, manifestDescriptor(mraw, BundleMediaType), mraw); err != nil {
+	if err := artifact.PushBytes(ctx, dst, manifestDescriptor(mraw, BundleMediaType), mraw); err != nil {
 		return fmt.Errorf("push bundle manifest: %w", err)
 	}
 	return nil
@@ -228,7 +228,7 @@ func appendLegacy(ctx context.Context, dst oras.Target, d digest.Digest, suffix 
 		}
 	}
 	layers = append(layers, layer)
-	if err := pushBlob(ctx, dst, layer, data); err != nil {
+	if err := artifact.PushBytes(ctx, dst, layer, data); err != nil {
 		return fmt.Errorf("push %s layer: %w", tag, err)
 	}
 	img := ocispec.Image{RootFS: ocispec.RootFS{Type: "layers"}}
@@ -240,7 +240,7 @@ func appendLegacy(ctx context.Context, dst oras.Target, d digest.Digest, suffix 
 		return err
 	}
 	cdesc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromBytes(craw), Size: int64(len(craw))}
-	if err := pushBlob(ctx, dst, cdesc, craw); err != nil {
+	if err := artifact.PushBytes(ctx, dst, cdesc, craw); err != nil {
 		return fmt.Errorf("push %s config: %w", tag, err)
 	}
 	mraw, err := json.Marshal(ocispec.Manifest{
@@ -253,7 +253,7 @@ func appendLegacy(ctx context.Context, dst oras.Target, d digest.Digest, suffix 
 		return err
 	}
 	mdesc := manifestDescriptor(mraw, "")
-	if err := pushBlob(ctx, dst, mdesc, mraw); err != nil {
+	if err := artifact.PushBytes(ctx, dst, mdesc, mraw); err != nil {
 		return fmt.Errorf("push %s manifest: %w", tag, err)
 	}
 	if err := dst.Tag(ctx, mdesc, tag); err != nil && !artifact.StaleIndexKept(err) {
@@ -264,19 +264,6 @@ func appendLegacy(ctx context.Context, dst oras.Target, d digest.Digest, suffix 
 
 func manifestDescriptor(raw []byte, artifactType string) ocispec.Descriptor {
 	return ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, ArtifactType: artifactType, Digest: digest.FromBytes(raw), Size: int64(len(raw))}
-}
-
-// pushBlob stores data as desc unless dst has it already.
-func pushBlob(ctx context.Context, dst oras.Target, desc ocispec.Descriptor, data []byte) error {
-	desc = ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size, ArtifactType: desc.ArtifactType}
-	ok, err := dst.Exists(ctx, desc)
-	if err != nil || ok {
-		return err
-	}
-	if err := dst.Push(ctx, desc, bytes.NewReader(data)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) && !artifact.StaleIndexKept(err) {
-		return err
-	}
-	return nil
 }
 
 // fetchManifest reads and decodes the image manifest desc, at most

@@ -15,6 +15,8 @@ import (
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote/errcode"
+
+	"github.com/slipway-dev/slipway/internal/artifact"
 )
 
 // Updater is a store that runs a read-modify-write of its tags exclusively,
@@ -310,7 +312,7 @@ func (l *ledger) appendShared(ctx context.Context, t oras.Target, next draft, wa
 			return nil, err
 		}
 	}
-	if err := t.Tag(ctx, proposal.desc, RoundTag(l.env, n, round)); err != nil && !staleIndexKept(err) {
+	if err := t.Tag(ctx, proposal.desc, RoundTag(l.env, n, round)); err != nil && !artifact.StaleIndexKept(err) {
 		return nil, fmt.Errorf("tag %s: %w", RoundTag(l.env, n, round), err)
 	}
 	if ok, err := t.Exists(ctx, l.lock(n, round+1)); err != nil {
@@ -318,7 +320,7 @@ func (l *ledger) appendShared(ctx context.Context, t oras.Target, next draft, wa
 	} else if ok {
 		return nil, conflict("round %d of version %d was taken over by a later round", round, n)
 	}
-	if err := t.Tag(ctx, proposal.desc, proposal.Tag()); err != nil && !staleIndexKept(err) {
+	if err := t.Tag(ctx, proposal.desc, proposal.Tag()); err != nil && !artifact.StaleIndexKept(err) {
 		return nil, fmt.Errorf("tag %s: %w", proposal.Tag(), err)
 	}
 	if err := l.moveHead(ctx, t, proposal); err != nil {
@@ -391,7 +393,7 @@ func samePrevious(a, b *Release) bool {
 // newer exists.
 func (l *ledger) moveHead(ctx context.Context, t oras.Target, r *Release) error {
 	for cur := r; ; {
-		if err := t.Tag(ctx, cur.desc, l.env); err != nil && !staleIndexKept(err) {
+		if err := t.Tag(ctx, cur.desc, l.env); err != nil && !artifact.StaleIndexKept(err) {
 			return fmt.Errorf("tag %s: %w", l.env, err)
 		}
 		moved := false

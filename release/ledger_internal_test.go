@@ -18,6 +18,7 @@ import (
 
 	"github.com/slipway-dev/slipway/build"
 	"github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/internal/artifact"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -59,10 +60,10 @@ func forge(t *testing.T, dst oras.Target, b *build.Build, c *config.Config, tag 
 	raw, err := json.Marshal(m)
 	require.NoError(t, err)
 	ctx := t.Context()
-	require.NoError(t, pushBlob(ctx, dst, c.Descriptor(), c.Bytes()))
-	require.NoError(t, pushBlob(ctx, dst, m.Config, recBytes))
+	require.NoError(t, artifact.PushBytes(ctx, dst, c.Descriptor(), c.Bytes()))
+	require.NoError(t, artifact.PushBytes(ctx, dst, m.Config, recBytes))
 	desc := descriptorOf(raw)
-	require.NoError(t, pushBlob(ctx, dst, desc, raw))
+	require.NoError(t, artifact.PushBytes(ctx, dst, desc, raw))
 	require.NoError(t, dst.Tag(ctx, desc, tag))
 	r, err := parse(raw, recBytes)
 	require.NoError(t, err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,7 +13,6 @@ import (
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
-	"oras.land/oras-go/v2/errdef"
 
 	"github.com/slipway-dev/slipway/attest"
 	"github.com/slipway-dev/slipway/build"
@@ -126,7 +124,7 @@ func publish(ctx context.Context, dst oras.Target, b *build.Build, c *config.Con
 			return nil, fmt.Errorf("%w: %s (%s)", ErrMissingBuild, b.Digest(), d.Digest)
 		}
 	}
-	if err := pushBlob(ctx, dst, c.Descriptor(), c.Bytes()); err != nil {
+	if err := artifact.PushBytes(ctx, dst, c.Descriptor(), c.Bytes()); err != nil {
 		return nil, fmt.Errorf("push config %s: %w", c.Digest(), err)
 	}
 	logger.InfoContext(ctx, "config stored", "digest", c.Digest())
@@ -212,28 +210,14 @@ func compose(b *build.Build, c *config.Config, tip *Release, rollbackOf int, cre
 
 // pushRelease stores r's record and manifest.
 func pushRelease(ctx context.Context, t oras.Target, r *Release) error {
-	if err := pushBlob(ctx, t, r.manifest.Config, r.record); err != nil {
+	if err := artifact.PushBytes(ctx, t, r.manifest.Config, r.record); err != nil {
 		return fmt.Errorf("push record: %w", err)
 	}
-	if err := pushBlob(ctx, t, r.desc, r.raw); err != nil {
+	if err := artifact.PushBytes(ctx, t, r.desc, r.raw); err != nil {
 		return fmt.Errorf("push manifest: %w", err)
 	}
 	return nil
 }
-
-// pushBlob stores data as desc unless t has it already.
-func pushBlob(ctx context.Context, t oras.Target, desc ocispec.Descriptor, data []byte) error {
-	ok, err := t.Exists(ctx, desc)
-	if err != nil || ok {
-		return err
-	}
-	if err := t.Push(ctx, desc, bytes.NewReader(data)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) && !staleIndexKept(err) {
-		return err
-	}
-	return nil
-}
-
-func staleIndexKept(err error) bool { return artifact.StaleIndexKept(err) }
 
 func descriptorOf(raw []byte) ocispec.Descriptor {
 	return ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(raw), Size: int64(len(raw))}

@@ -1,12 +1,16 @@
 package artifact
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
 )
 
@@ -56,4 +60,21 @@ func parse(mediaType string) (kind string, version int, ok bool) {
 func StaleIndexKept(err error) bool {
 	var re *remote.ReferrersError
 	return errors.As(err, &re) && re.IsReferrersIndexDelete()
+}
+
+// PushBytes stores data as desc in dst unless dst has it already. A push
+// that finds the content there, or that leaves only a replaced referrers
+// index behind ([StaleIndexKept]), succeeds. Only the media type, digest,
+// size and artifact type of desc are passed on, so annotations never reach
+// an OCI layout's index.json.
+func PushBytes(ctx context.Context, dst oras.Target, desc ocispec.Descriptor, data []byte) error {
+	desc = ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size, ArtifactType: desc.ArtifactType}
+	ok, err := dst.Exists(ctx, desc)
+	if err != nil || ok {
+		return err
+	}
+	if err := dst.Push(ctx, desc, bytes.NewReader(data)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) && !StaleIndexKept(err) {
+		return err
+	}
+	return nil
 }
