@@ -154,7 +154,6 @@ func (v *verification) bundles(ctx context.Context, src oras.ReadOnlyGraphTarget
 	if err != nil {
 		return err
 	}
-	slices.SortFunc(refs, func(a, b ocispec.Descriptor) int { return strings.Compare(string(a.Digest), string(b.Digest)) })
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(fetchConcurrency)
 	for _, ref := range refs {
@@ -232,16 +231,15 @@ func (v *verification) statement(ctx context.Context, env *Envelope) (*Statement
 // legacy reads cosign's .sig and .att tags of the subject.
 func (v *verification) legacy(ctx context.Context, src oras.ReadOnlyGraphTarget) error {
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(fetchConcurrency)
 	for _, suffix := range []string{legacySig, legacyAtt} {
-		g.Go(func() error { return v.legacyTag(gctx, g, src, suffix) })
+		g.Go(func() error { return v.legacyTag(gctx, src, suffix) })
 	}
 	return g.Wait()
 }
 
-// legacyTag reads the legacy tag of the subject with suffix, checking
-// each layer in a goroutine of g.
-func (v *verification) legacyTag(ctx context.Context, g *errgroup.Group, src oras.ReadOnlyGraphTarget, suffix string) error {
+// legacyTag reads the legacy tag of the subject with suffix, checking its
+// layers concurrently.
+func (v *verification) legacyTag(ctx context.Context, src oras.ReadOnlyGraphTarget, suffix string) error {
 	tag := LegacyTag(v.subject.Digest, suffix)
 	desc, err := src.Resolve(ctx, tag)
 	if errors.Is(err, errdef.ErrNotFound) {
@@ -259,18 +257,20 @@ func (v *verification) legacyTag(ctx context.Context, g *errgroup.Group, src ora
 		v.fail(kind, "tag "+tag, err)
 		return nil
 	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(fetchConcurrency)
 	for i, layer := range m.Layers {
 		source := fmt.Sprintf("tag %s layer %d", tag, i)
 		g.Go(func() error {
 			if suffix == legacySig {
-				v.legacySignature(ctx, src, manifestOnly(desc), layer, source)
+				v.legacySignature(gctx, src, manifestOnly(desc), layer, source)
 			} else {
-				v.legacyAttestation(ctx, src, manifestOnly(desc), layer, source)
+				v.legacyAttestation(gctx, src, manifestOnly(desc), layer, source)
 			}
 			return nil
 		})
 	}
-	return nil
+	return g.Wait()
 }
 
 func (v *verification) legacySignature(ctx context.Context, src oras.ReadOnlyGraphTarget, manifest, layer ocispec.Descriptor, source string) {
