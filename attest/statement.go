@@ -1,7 +1,6 @@
 package attest
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -50,7 +49,9 @@ type Subject struct {
 
 // NewStatement returns the v1 statement that says predicate (JSON, or nil
 // for an empty object) of predicateType about the artifact name with
-// digest d.
+// digest d. The predicate is kept in normalized form ([NormalizeJSON]), so
+// [PredicateDigest] of the predicate given equals the digest of the
+// predicate bytes a verifier reads back.
 func NewStatement(name string, d digest.Digest, predicateType string, predicate any) (*Statement, error) {
 	if err := d.Validate(); err != nil {
 		return nil, fmt.Errorf("attest: %w: subject digest: %w", ErrInvalidOptions, err)
@@ -72,15 +73,15 @@ func NewStatement(name string, d digest.Digest, predicateType string, predicate 
 		}
 		raw = b
 	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil || buf.Len() == 0 || buf.Bytes()[0] != '{' {
+	norm, err := NormalizeJSON(raw)
+	if err != nil || len(norm) == 0 || norm[0] != '{' {
 		return nil, fmt.Errorf("attest: %w: predicate is not a JSON object", ErrInvalidOptions)
 	}
 	return &Statement{
 		Type:          StatementType,
 		Subject:       []Subject{{Name: name, Digest: map[string]string{string(d.Algorithm()): d.Encoded()}}},
 		PredicateType: predicateType,
-		Predicate:     buf.Bytes(),
+		Predicate:     norm,
 	}, nil
 }
 
