@@ -180,7 +180,8 @@ const (
 //
 // ParseVEX keeps the document as it is: it does not sort, deduplicate or
 // normalize anything, and drops only the members that [VEX] has no field
-// for.
+// for. Members are matched as encoding/json matches them: names ignore
+// case, and of a repeated member the last counts.
 func ParseVEX(data []byte, source string) (*VEX, error) {
 	if len(data) > MaxEvidenceSize {
 		return nil, &ParseError{Source: source, Err: fmt.Errorf("%w: larger than %d bytes", ErrMalformed, MaxEvidenceSize)}
@@ -414,8 +415,8 @@ func isGovulncheck(doc *VEX) bool {
 // ID and package; suppressed by ID and package; findings equal in those
 // keep their order in findings. ApplyVEX does not check who signed the
 // documents: pass only documents from attestations that verified. It
-// reads its arguments and never changes them; the results share no memory
-// with them. Nil documents are skipped.
+// reads its arguments and never changes them, so concurrent calls are
+// safe; the results share no memory with them. Nil documents are skipped.
 func ApplyVEX(findings []Finding, docs []*VEX, products []string) (open []Finding, suppressed []Suppression) {
 	idx := indexVEX(docs)
 	for _, f := range findings {
