@@ -198,7 +198,7 @@ func ParseVEX(data []byte, source string) (*VEX, error) {
 	if err := json.Unmarshal(head.Context, &context); err != nil || PredicateKind(context) != PredicateOpenVEX {
 		what := "missing @context"
 		if len(head.Context) > 0 {
-			what = "@context " + clip(string(head.Context)) + " is not OpenVEX"
+			what = "@context " + vexClip(string(head.Context)) + " is not OpenVEX"
 		}
 		return nil, vexError(source, data, "@context",
 			fmt.Errorf("%w: %s: want https://openvex.dev/ns or https://openvex.dev/ns/v…", ErrUnknownFormat, what))
@@ -233,12 +233,12 @@ func checkVEX(doc *VEX, source string, data []byte) error {
 		if _, ok := vexTime(value); ok {
 			return nil
 		}
-		return bad(path, fmt.Sprintf("%s %s is not an RFC 3339 time", lastPart(path), quote(value)))
+		return bad(path, fmt.Sprintf("%s %s is not an RFC 3339 time", vexLastPart(path), vexQuote(value)))
 	}
 	switch {
-	case blank(doc.ID):
+	case vexBlank(doc.ID):
 		return bad("@id", "missing @id")
-	case blank(doc.Author):
+	case vexBlank(doc.Author):
 		return bad("author", "missing author")
 	case doc.Timestamp == "":
 		return bad("timestamp", "missing timestamp")
@@ -251,13 +251,13 @@ func checkVEX(doc *VEX, source string, data []byte) error {
 			return err
 		}
 	}
-	if doc.Statements == nil && !isGovulncheck(doc) {
+	if doc.Statements == nil && !vexFromGovulncheck(doc) {
 		return bad("statements", "missing statements")
 	}
 	for i := range doc.Statements {
 		st := &doc.Statements[i]
 		at := fmt.Sprintf("statements[%d]", i)
-		if blank(st.Vulnerability.Name) {
+		if vexBlank(st.Vulnerability.Name) {
 			return bad(at+".vulnerability.name", "missing vulnerability name")
 		}
 		for _, t := range []struct{ name, value string }{
@@ -276,7 +276,7 @@ func checkVEX(doc *VEX, source string, data []byte) error {
 		case "":
 			return bad(at+".status", "missing status: want not_affected, affected, fixed or under_investigation")
 		default:
-			return bad(at+".status", fmt.Sprintf("unknown status %s: want not_affected, affected, fixed or under_investigation", quote(string(st.Status))))
+			return bad(at+".status", fmt.Sprintf("unknown status %s: want not_affected, affected, fixed or under_investigation", vexQuote(string(st.Status))))
 		}
 		switch st.Justification {
 		case "", VEXComponentNotPresent, VEXVulnerableCodeNotPresent, VEXVulnerableCodeNotInExecutePath,
@@ -285,9 +285,9 @@ func checkVEX(doc *VEX, source string, data []byte) error {
 			return bad(at+".justification", fmt.Sprintf("unknown justification %s: want component_not_present, "+
 				"vulnerable_code_not_present, vulnerable_code_not_in_execute_path, "+
 				"vulnerable_code_cannot_be_controlled_by_adversary or inline_mitigations_already_exist",
-				quote(string(st.Justification))))
+				vexQuote(string(st.Justification))))
 		}
-		if st.Status == VEXNotAffected && st.Justification == "" && blank(st.ImpactStatement) {
+		if st.Status == VEXNotAffected && st.Justification == "" && vexBlank(st.ImpactStatement) {
 			return bad(at+".justification", "status not_affected needs a justification or an impact_statement")
 		}
 		for j, p := range st.Products {
@@ -307,7 +307,7 @@ func checkVEX(doc *VEX, source string, data []byte) error {
 // nearest enclosing value, else of the document's start.
 func vexError(source string, data []byte, path string, err error) *ParseError {
 	pe := fieldError(source, data, path, err)
-	for p := parentPath(path); pe.Line == 0 && p != ""; p = parentPath(p) {
+	for p := vexParentPath(path); pe.Line == 0 && p != ""; p = vexParentPath(p) {
 		if off, ok := locate(data, p); ok {
 			pe.Line, pe.Column = lineColumn(data, off)
 		}
@@ -318,36 +318,36 @@ func vexError(source string, data []byte, path string, err error) *ParseError {
 	return pe
 }
 
-// parentPath drops the last member name or index of a JSON path:
+// vexParentPath drops the last member name or index of a JSON path:
 // "statements[2].status" → "statements[2]" → "statements" → "".
-func parentPath(path string) string {
+func vexParentPath(path string) string {
 	if i := strings.LastIndexAny(path, ".["); i >= 0 {
 		return path[:i]
 	}
 	return ""
 }
 
-// lastPart is the last member name of a JSON path.
-func lastPart(path string) string {
+// vexLastPart is the last member name of a JSON path.
+func vexLastPart(path string) string {
 	return path[strings.LastIndexByte(path, '.')+1:]
 }
 
-func blank(s string) bool { return strings.TrimSpace(s) == "" }
+func vexBlank(s string) bool { return strings.TrimSpace(s) == "" }
 
-// quote quotes a value from a document for an error message, cut to a
+// vexQuote quotes a value from a document for an error message, cut to a
 // bounded length.
-func quote(s string) string { return fmt.Sprintf("%q", clipString(s)) }
+func vexQuote(s string) string { return fmt.Sprintf("%q", vexClipString(s)) }
 
-// clip cuts raw JSON for an error message.
-func clip(s string) string {
-	if c := clipString(s); c != s {
+// vexClip cuts raw JSON for an error message.
+func vexClip(s string) string {
+	if c := vexClipString(s); c != s {
 		return c + "…"
 	}
 	return s
 }
 
-// clipString returns at most 64 bytes of s, cut at a rune boundary.
-func clipString(s string) string {
+// vexClipString returns at most 64 bytes of s, cut at a rune boundary.
+func vexClipString(s string) string {
 	const limit = 64
 	if len(s) <= limit {
 		return s
@@ -368,8 +368,8 @@ func vexTime(s string) (time.Time, bool) {
 	return t, true
 }
 
-// isGovulncheck reports whether govulncheck wrote doc.
-func isGovulncheck(doc *VEX) bool {
+// vexFromGovulncheck reports whether govulncheck wrote doc.
+func vexFromGovulncheck(doc *VEX) bool {
 	return strings.HasPrefix(doc.Tooling, govulncheckTooling)
 }
 
@@ -458,11 +458,11 @@ func indexVEX(docs []*VEX) vexIndex {
 		if doc == nil {
 			continue
 		}
-		bound := isGovulncheck(doc)
+		bound := vexFromGovulncheck(doc)
 		for s := range doc.Statements {
 			st := &doc.Statements[s]
 			r := len(idx.refs)
-			idx.refs = append(idx.refs, vexRef{doc: doc, st: st, d: d, s: s, when: statementTime(doc, st), bound: bound})
+			idx.refs = append(idx.refs, vexRef{doc: doc, st: st, d: d, s: s, when: vexStatementTime(doc, st), bound: bound})
 			for _, name := range append([]string{st.Vulnerability.Name}, st.Vulnerability.Aliases...) {
 				if l := idx.byName[name]; name != "" && (len(l) == 0 || l[len(l)-1] != r) {
 					idx.byName[name] = append(l, r)
@@ -473,9 +473,9 @@ func indexVEX(docs []*VEX) vexIndex {
 	return idx
 }
 
-// statementTime is the time of st: its timestamp, else its last_updated,
+// vexStatementTime is the time of st: its timestamp, else its last_updated,
 // else its document's timestamp.
-func statementTime(doc *VEX, st *VEXStatement) time.Time {
+func vexStatementTime(doc *VEX, st *VEXStatement) time.Time {
 	for _, s := range []string{st.Timestamp, st.LastUpdated, doc.Timestamp} {
 		if s == "" {
 			continue
@@ -496,7 +496,7 @@ func (idx vexIndex) decide(f Finding, artifact []string) *vexRef {
 		}
 		for _, r := range idx.byName[name] {
 			ref := &idx.refs[r]
-			if ref != best && (best == nil || newer(ref, best)) && ref.applies(f.Package, artifact) {
+			if ref != best && (best == nil || vexNewer(ref, best)) && ref.applies(f.Package, artifact) {
 				best = ref
 			}
 		}
@@ -504,8 +504,8 @@ func (idx vexIndex) decide(f Finding, artifact []string) *vexRef {
 	return best
 }
 
-// newer reports whether a overrides b.
-func newer(a, b *vexRef) bool {
+// vexNewer reports whether a overrides b.
+func vexNewer(a, b *vexRef) bool {
 	if c := a.when.Compare(b.when); c != 0 {
 		return c > 0
 	}
@@ -522,18 +522,18 @@ func newer(a, b *vexRef) bool {
 // package pkg of the artifact.
 func (r *vexRef) applies(pkg string, artifact []string) bool {
 	for _, p := range r.st.Products {
-		ids := productIDs(p)
-		if names(ids, pkg) {
+		ids := vexProductIDs(p)
+		if vexNames(ids, pkg) {
 			return true // a statement about the vulnerable component itself
 		}
-		if !(r.bound && p.ID == unknownProduct) && !slices.ContainsFunc(artifact, func(a string) bool { return names(ids, a) }) {
+		if !(r.bound && p.ID == unknownProduct) && !slices.ContainsFunc(artifact, func(a string) bool { return vexNames(ids, a) }) {
 			continue
 		}
 		if len(p.Subcomponents) == 0 {
 			return true
 		}
 		for _, sub := range p.Subcomponents {
-			if names(productIDs(sub), pkg) {
+			if vexNames(vexProductIDs(sub), pkg) {
 				return true
 			}
 		}
@@ -541,15 +541,15 @@ func (r *vexRef) applies(pkg string, artifact []string) bool {
 	return false
 }
 
-// productIDs returns the identities of a product: its @id and its purl
+// vexProductIDs returns the identities of a product: its @id and its purl
 // identifier.
-func productIDs(p VEXProduct) []string {
+func vexProductIDs(p VEXProduct) []string {
 	return []string{p.ID, p.Identifiers["purl"]}
 }
 
-// names reports whether one of ids names the package pkg: a product
+// vexNames reports whether one of ids names the package pkg: a product
 // without a version names every version of it.
-func names(ids []string, pkg string) bool {
+func vexNames(ids []string, pkg string) bool {
 	if pkg == "" {
 		return false
 	}

@@ -149,12 +149,12 @@ func TestParseVEXBadFixtures(t *testing.T) {
 			assert.Equal(t, tc.path, pe.Path)
 			assert.Equal(t, tc.line, pe.Line)
 			assert.Equal(t, tc.column, pe.Column)
-			assert.Equal(t, source+":"+itoa(tc.line)+":"+itoa(tc.column)+": "+tc.msg, err.Error())
+			assert.Equal(t, source+":"+vexItoa(tc.line)+":"+vexItoa(tc.column)+": "+tc.msg, err.Error())
 		})
 	}
 }
 
-func itoa(n int) string {
+func vexItoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
@@ -169,10 +169,10 @@ const vexTemplate = `{
   "statements": [STATEMENTS]
 }`
 
-const okStatement = `{"vulnerability": {"name": "CVE-2026-1"}, "status": "fixed"}`
+const vexOKStatement = `{"vulnerability": {"name": "CVE-2026-1"}, "status": "fixed"}`
 
 // vexJSON is a valid document with one statement.
-var vexJSON = withStatements(okStatement)
+var vexJSON = withStatements(vexOKStatement)
 
 func withStatements(s string) string { return strings.Replace(vexTemplate, "STATEMENTS", s, 1) }
 
@@ -201,7 +201,7 @@ func TestParseVEXErrors(t *testing.T) {
 			attest.ErrMalformed, "statements", 7, 17, "missing statements"},
 		{"statement without vulnerability", withStatements(`{"status": "fixed"}`),
 			attest.ErrMalformed, "statements[0].vulnerability.name", 7, 18, "missing vulnerability name"},
-		{"statement with blank name", withStatements(okStatement + `, {"vulnerability": {"name": " "}, "status": "fixed"}`),
+		{"statement with blank name", withStatements(vexOKStatement + `, {"vulnerability": {"name": " "}, "status": "fixed"}`),
 			attest.ErrMalformed, "statements[1].vulnerability.name", 7, 107, "missing vulnerability name"},
 		{"statement timestamp", withStatements(`{"vulnerability": {"name": "CVE-2026-1"}, "status": "fixed", "timestamp": "2026-13-01T00:00:00Z"}`),
 			attest.ErrMalformed, "statements[0].timestamp", 7, 92, `timestamp "2026-13-01T00:00:00Z" is not an RFC 3339 time`},
@@ -281,15 +281,15 @@ func TestReadVEXTooLarge(t *testing.T) {
 
 // The artifact the findings of TestApplyVEX are about, and its packages.
 const (
-	shopV140 = "pkg:golang/example.com/shop@v1.4.0"
-	xnet     = "pkg:golang/golang.org/x/net@v0.30.0"
-	yaml     = "pkg:golang/github.com/acme/yaml@v1.0.0"
+	vexShop = "pkg:golang/example.com/shop@v1.4.0"
+	vexXNet = "pkg:golang/golang.org/x/net@v0.30.0"
+	vexYAML = "pkg:golang/github.com/acme/yaml@v1.0.0"
 )
 
 var (
-	findingNet = attest.Finding{ID: "CVE-2026-1001", Aliases: []string{"GHSA-q2w3-e4r5-t6y7", "GO-2026-1001"},
-		Package: xnet, Installed: "v0.30.0", Fixed: "v0.31.0", Severity: attest.SeverityHigh}
-	findingYAML = attest.Finding{ID: "CVE-2026-1003", Package: yaml, Installed: "v1.0.0", Fixed: "v1.0.1", Severity: attest.SeverityCritical}
+	vexFindingNet = attest.Finding{ID: "CVE-2026-1001", Aliases: []string{"GHSA-q2w3-e4r5-t6y7", "GO-2026-1001"},
+		Package: vexXNet, Installed: "v0.30.0", Fixed: "v0.31.0", Severity: attest.SeverityHigh}
+	vexFindingYAML = attest.Finding{ID: "CVE-2026-1003", Package: vexYAML, Installed: "v1.0.0", Fixed: "v1.0.1", Severity: attest.SeverityCritical}
 )
 
 // vexDoc is a document by author dated at, version 1.
@@ -298,14 +298,14 @@ func vexDoc(author, at string, statements ...attest.VEXStatement) *attest.VEX {
 		Author: author, Timestamp: at, Version: 1, Statements: statements}
 }
 
-// notAffected says that vuln does not affect product.
-func notAffected(vuln string, product attest.VEXProduct) attest.VEXStatement {
+// vexNotAffected says that vuln does not affect product.
+func vexNotAffected(vuln string, product attest.VEXProduct) attest.VEXStatement {
 	return attest.VEXStatement{Vulnerability: attest.VEXVulnerability{Name: vuln}, Products: []attest.VEXProduct{product},
 		Status: attest.VEXNotAffected, Justification: attest.VEXVulnerableCodeNotInExecutePath}
 }
 
-// with returns st with the status and time given.
-func with(st attest.VEXStatement, status attest.VEXStatus, at string) attest.VEXStatement {
+// vexWith returns st with the status and time given.
+func vexWith(st attest.VEXStatement, status attest.VEXStatus, at string) attest.VEXStatement {
 	st.Status, st.Timestamp = status, at
 	if status != attest.VEXNotAffected {
 		st.Justification = ""
@@ -313,7 +313,7 @@ func with(st attest.VEXStatement, status attest.VEXStatus, at string) attest.VEX
 	return st
 }
 
-func product(id string, subs ...string) attest.VEXProduct {
+func vexProd(id string, subs ...string) attest.VEXProduct {
 	p := attest.VEXProduct{ID: id}
 	for _, s := range subs {
 		p.Subcomponents = append(p.Subcomponents, attest.VEXProduct{ID: s})
@@ -321,7 +321,7 @@ func product(id string, subs ...string) attest.VEXProduct {
 	return p
 }
 
-func suppressed(f attest.Finding, status attest.VEXStatus, why, author string) attest.Suppression {
+func vexSuppressed(f attest.Finding, status attest.VEXStatus, why, author string) attest.Suppression {
 	return attest.Suppression{Finding: f, Status: string(status), Justification: why, Author: author}
 }
 
@@ -334,17 +334,17 @@ func TestApplyVEX(t *testing.T) {
 	require.NoError(t, err)
 	netOld := attest.Finding{ID: "CVE-2026-4001", Package: "pkg:golang/golang.org/x/net@v0.1.0", Severity: attest.SeverityMedium}
 	stdlib := attest.Finding{ID: "GO-2026-4002", Aliases: []string{"CVE-2026-4002"}, Package: "pkg:golang/stdlib@v1.26.0", Severity: attest.SeverityUnknown}
-	yamlGo := attest.Finding{ID: "GHSA-y1y1-y2y2-y3y3", Aliases: []string{"CVE-2026-4003"}, Package: yaml, Severity: attest.SeverityLow}
+	yamlGo := attest.Finding{ID: "GHSA-y1y1-y2y2-y3y3", Aliases: []string{"CVE-2026-4003"}, Package: vexYAML, Severity: attest.SeverityLow}
 	fixedByVendor := attest.VEXStatement{Vulnerability: attest.VEXVulnerability{Name: "CVE-2026-1001"},
-		Products: []attest.VEXProduct{product(shopV140)}, Status: attest.VEXFixed}
-	impactOnly := notAffected("CVE-2026-1001", product(shopV140))
+		Products: []attest.VEXProduct{vexProd(vexShop)}, Status: attest.VEXFixed}
+	impactOnly := vexNotAffected("CVE-2026-1001", vexProd(vexShop))
 	impactOnly.Justification, impactOnly.ImpactStatement = "", "HTTP/2 is off"
-	both := notAffected("CVE-2026-1001", product(shopV140))
+	both := vexNotAffected("CVE-2026-1001", vexProd(vexShop))
 	both.ImpactStatement = "HTTP/2 is off"
-	byPurlIdentifier := notAffected("CVE-2026-1001", attest.VEXProduct{Identifiers: map[string]string{"purl": shopV140, "cpe23": "cpe:2.3:a:acme:shop"}})
-	lastUpdated := with(notAffected("CVE-2026-1001", product(shopV140)), attest.VEXNotAffected, "")
+	byPurlIdentifier := vexNotAffected("CVE-2026-1001", attest.VEXProduct{Identifiers: map[string]string{"purl": vexShop, "cpe23": "cpe:2.3:a:acme:shop"}})
+	lastUpdated := vexWith(vexNotAffected("CVE-2026-1001", vexProd(vexShop)), attest.VEXNotAffected, "")
 	lastUpdated.LastUpdated = day3
-	later := with(notAffected("CVE-2026-1001", product(shopV140)), attest.VEXAffected, "")
+	later := vexWith(vexNotAffected("CVE-2026-1001", vexProd(vexShop)), attest.VEXAffected, "")
 	version2 := vexDoc("b", day1, later)
 	version2.Version = 2
 
@@ -358,255 +358,255 @@ func TestApplyVEX(t *testing.T) {
 	}{
 		{
 			name:           "by name, product without subcomponents",
-			findings:       []attest.Finding{findingNet, findingYAML},
-			docs:           []*attest.VEX{vexDoc("a", day1, notAffected("CVE-2026-1001", product(shopV140)))},
-			artifact:       []string{shopV140},
-			wantOpen:       []attest.Finding{findingYAML},
-			wantSuppressed: []attest.Suppression{suppressed(findingNet, attest.VEXNotAffected, notInPath, "a")},
+			findings:       []attest.Finding{vexFindingNet, vexFindingYAML},
+			docs:           []*attest.VEX{vexDoc("a", day1, vexNotAffected("CVE-2026-1001", vexProd(vexShop)))},
+			artifact:       []string{vexShop},
+			wantOpen:       []attest.Finding{vexFindingYAML},
+			wantSuppressed: []attest.Suppression{vexSuppressed(vexFindingNet, attest.VEXNotAffected, notInPath, "a")},
 		},
 		{
 			name:           "a statement alias names the finding's ID",
-			findings:       []attest.Finding{{ID: "CVE-2026-1001", Package: xnet, Severity: attest.SeverityHigh}},
-			docs:           []*attest.VEX{vexDoc("a", day1, withAliases(notAffected("GO-2026-1001", product(shopV140)), "CVE-2026-1001"))},
-			artifact:       []string{shopV140},
-			wantSuppressed: []attest.Suppression{suppressed(attest.Finding{ID: "CVE-2026-1001", Package: xnet, Severity: attest.SeverityHigh}, attest.VEXNotAffected, notInPath, "a")},
+			findings:       []attest.Finding{{ID: "CVE-2026-1001", Package: vexXNet, Severity: attest.SeverityHigh}},
+			docs:           []*attest.VEX{vexDoc("a", day1, vexWithAliases(vexNotAffected("GO-2026-1001", vexProd(vexShop)), "CVE-2026-1001"))},
+			artifact:       []string{vexShop},
+			wantSuppressed: []attest.Suppression{vexSuppressed(attest.Finding{ID: "CVE-2026-1001", Package: vexXNet, Severity: attest.SeverityHigh}, attest.VEXNotAffected, notInPath, "a")},
 		},
 		{
 			name:           "the statement's name is a finding alias (GO ID against CVE)",
-			findings:       []attest.Finding{findingNet},
-			docs:           []*attest.VEX{vexDoc("a", day1, notAffected("GO-2026-1001", product(shopV140)))},
-			artifact:       []string{shopV140},
-			wantSuppressed: []attest.Suppression{suppressed(findingNet, attest.VEXNotAffected, notInPath, "a")},
+			findings:       []attest.Finding{vexFindingNet},
+			docs:           []*attest.VEX{vexDoc("a", day1, vexNotAffected("GO-2026-1001", vexProd(vexShop)))},
+			artifact:       []string{vexShop},
+			wantSuppressed: []attest.Suppression{vexSuppressed(vexFindingNet, attest.VEXNotAffected, notInPath, "a")},
 		},
 		{
 			name:     "IDs compare exactly",
-			findings: []attest.Finding{findingNet},
-			docs:     []*attest.VEX{vexDoc("a", day1, notAffected("cve-2026-1001", product(shopV140)))},
-			artifact: []string{shopV140},
-			wantOpen: []attest.Finding{findingNet},
+			findings: []attest.Finding{vexFindingNet},
+			docs:     []*attest.VEX{vexDoc("a", day1, vexNotAffected("cve-2026-1001", vexProd(vexShop)))},
+			artifact: []string{vexShop},
+			wantOpen: []attest.Finding{vexFindingNet},
 		},
 		{
 			name:           "a subcomponent names the package, escaped as govulncheck writes it",
-			findings:       []attest.Finding{findingNet},
-			docs:           []*attest.VEX{vexDoc("a", day1, notAffected("CVE-2026-1001", product(shopV140, yaml, "pkg:golang/golang.org%2Fx%2Fnet@v0.30.0")))},
-			artifact:       []string{shopV140},
-			wantSuppressed: []attest.Suppression{suppressed(findingNet, attest.VEXNotAffected, notInPath, "a")},
+			findings:       []attest.Finding{vexFindingNet},
+			docs:           []*attest.VEX{vexDoc("a", day1, vexNotAffected("CVE-2026-1001", vexProd(vexShop, vexYAML, "pkg:golang/golang.org%2Fx%2Fnet@v0.30.0")))},
+			artifact:       []string{vexShop},
+			wantSuppressed: []attest.Suppression{vexSuppressed(vexFindingNet, attest.VEXNotAffected, notInPath, "a")},
 		},
 		{
 			name:           "a subcomponent without version names every version",
-			findings:       []attest.Finding{findingNet},
-			docs:           []*attest.VEX{vexDoc("a", day1, notAffected("CVE-2026-1001", product(shopV140, "pkg:golang/golang.org/x/net")))},
-			artifact:       []string{shopV140},
-			wantSuppressed: []attest.Suppression{suppressed(findingNet, attest.VEXNotAffected, notInPath, "a")},
+			findings:       []attest.Finding{vexFindingNet},
+			docs:           []*attest.VEX{vexDoc("a", day1, vexNotAffected("CVE-2026-1001", vexProd(vexShop, "pkg:golang/golang.org/x/net")))},
+			artifact:       []string{vexShop},
+			wantSuppressed: []attest.Suppression{vexSuppressed(vexFindingNet, attest.VEXNotAffected, notInPath, "a")},
 		},
 		{
 			name:     "subcomponents name other packages",
-			findings: []attest.Finding{findingNet},
-			docs:     []*attest.VEX{vexDoc("a", day1, notAffected("CVE-2026-1001", product(shopV140, yaml)))},
-			artifact: []string{shopV140},
-			wantOpen: []attest.Finding{findingNet},
+			findings: []attest.Finding{vexFindingNet},
+			docs:     []*attest.VEX{vexDoc("a", day1, vexNotAffected("CVE-2026-1001", vexProd(vexShop, vexYAML)))},
+			artifact: []string{vexShop},
+			wantOpen: []attest.Finding{vexFindingNet},
 		},
 		{
 			name:     "a subcomponent names another version of the package",
-			findings: []attest.Finding{findingNet},
-			docs:     []*attest.VEX{vexDoc("a", day1, notAffected("CVE-2026-1001", product(shopV140, "pkg:golang/golang.org/x/net@v0.29.0")))},
-			artifact: []string{shopV140},
-			wantOpen: []attest.Finding{findingNet},
+			findings: []attest.Finding{vexFindingNet},
+			docs:     []*attest.VEX{vexDoc("a", day1, vexNotAffected("CVE-2026-1001", vexProd(vexShop, "pkg:golang/golang.org/x/net@v0.29.0")))},
+			artifact: []string{vexShop},
+			wantOpen: []attest.Finding{vexFindingNet},
 		},
 		{
 			name:           "a product without version names every version of the artifact",
-			findings:       []attest.Finding{findingNet},
-			docs:           []*attest.VEX{vexDoc("a", day1, notAffected("CVE-2026-1001", product("pkg:golang/example.com/shop")))},
-			artifact:       []string{shopV140},
-			wantSuppressed: []attest.Suppression{suppressed(findingNet, attest.VEXNotAffected, notInPath, "a")},
+			findings:       []attest.Finding{vexFindingNet},
+			docs:           []*attest.VEX{vexDoc("a", day1, vexNotAffected("CVE-2026-1001", vexProd("pkg:golang/example.com/shop")))},
+			artifact:       []string{vexShop},
+			wantSuppressed: []attest.Suppression{vexSuppressed(vexFindingNet, attest.VEXNotAffected, notInPath, "a")},
 		},
 		{
 			name:     "a product with another version of the artifact",
-			findings: []attest.Finding{findingNet},
-			docs:     []*attest.VEX{vexDoc("a", day1, notAffected("CVE-2026-1001", product("pkg:golang/example.com/shop@v1.3.0")))},
-			artifact: []string{shopV140},
-			wantOpen: []attest.Finding{findingNet},
+			findings: []attest.Finding{vexFindingNet},
+			docs:     []*attest.VEX{vexDoc("a", day1, vexNotAffected("CVE-2026-1001", vexProd("pkg:golang/example.com/shop@v1.3.0")))},
+			artifact: []string{vexShop},
+			wantOpen: []attest.Finding{vexFindingNet},
 		},
 		{
 			name:     "another product",
-			findings: []attest.Finding{findingNet},
-			docs:     []*attest.VEX{vexDoc("a", day1, notAffected("CVE-2026-1001", product("pkg:golang/example.com/billing@v1.4.0")))},
-			artifact: []string{shopV140, "shop"},
-			wantOpen: []attest.Finding{findingNet},
+			findings: []attest.Finding{vexFindingNet},
+			docs:     []*attest.VEX{vexDoc("a", day1, vexNotAffected("CVE-2026-1001", vexProd("pkg:golang/example.com/billing@v1.4.0")))},
+			artifact: []string{vexShop, "shop"},
+			wantOpen: []attest.Finding{vexFindingNet},
 		},
 		{
 			name:           "the artifact by plain name",
-			findings:       []attest.Finding{findingNet},
-			docs:           []*attest.VEX{vexDoc("a", day1, notAffected("CVE-2026-1001", product("shop")))},
-			artifact:       []string{shopV140, "shop"},
-			wantSuppressed: []attest.Suppression{suppressed(findingNet, attest.VEXNotAffected, notInPath, "a")},
+			findings:       []attest.Finding{vexFindingNet},
+			docs:           []*attest.VEX{vexDoc("a", day1, vexNotAffected("CVE-2026-1001", vexProd("shop")))},
+			artifact:       []string{vexShop, "shop"},
+			wantSuppressed: []attest.Suppression{vexSuppressed(vexFindingNet, attest.VEXNotAffected, notInPath, "a")},
 		},
 		{
 			name:           "the artifact by purl identifier",
-			findings:       []attest.Finding{findingNet},
+			findings:       []attest.Finding{vexFindingNet},
 			docs:           []*attest.VEX{vexDoc("a", day1, byPurlIdentifier)},
-			artifact:       []string{shopV140},
-			wantSuppressed: []attest.Suppression{suppressed(findingNet, attest.VEXNotAffected, notInPath, "a")},
+			artifact:       []string{vexShop},
+			wantSuppressed: []attest.Suppression{vexSuppressed(vexFindingNet, attest.VEXNotAffected, notInPath, "a")},
 		},
 		{
 			name:           "a statement about the vulnerable component itself",
-			findings:       []attest.Finding{findingNet},
-			docs:           []*attest.VEX{vexDoc("x/net maintainers", day1, notAffected("CVE-2026-1001", product("pkg:golang/golang.org/x/net")))},
-			artifact:       []string{shopV140},
-			wantSuppressed: []attest.Suppression{suppressed(findingNet, attest.VEXNotAffected, notInPath, "x/net maintainers")},
+			findings:       []attest.Finding{vexFindingNet},
+			docs:           []*attest.VEX{vexDoc("x/net maintainers", day1, vexNotAffected("CVE-2026-1001", vexProd("pkg:golang/golang.org/x/net")))},
+			artifact:       []string{vexShop},
+			wantSuppressed: []attest.Suppression{vexSuppressed(vexFindingNet, attest.VEXNotAffected, notInPath, "x/net maintainers")},
 		},
 		{
 			name:     "another vulnerability",
-			findings: []attest.Finding{findingNet},
-			docs:     []*attest.VEX{vexDoc("a", day1, notAffected("CVE-2026-9999", product(shopV140)))},
-			artifact: []string{shopV140},
-			wantOpen: []attest.Finding{findingNet},
+			findings: []attest.Finding{vexFindingNet},
+			docs:     []*attest.VEX{vexDoc("a", day1, vexNotAffected("CVE-2026-9999", vexProd(vexShop)))},
+			artifact: []string{vexShop},
+			wantOpen: []attest.Finding{vexFindingNet},
 		},
 		{
 			name:     "no artifact identities: only statements about the component apply",
-			findings: []attest.Finding{findingNet, findingYAML},
+			findings: []attest.Finding{vexFindingNet, vexFindingYAML},
 			docs: []*attest.VEX{vexDoc("a", day1,
-				notAffected("CVE-2026-1001", product(shopV140)),
-				notAffected("CVE-2026-1003", product(yaml)))},
-			wantOpen:       []attest.Finding{findingNet},
-			wantSuppressed: []attest.Suppression{suppressed(findingYAML, attest.VEXNotAffected, notInPath, "a")},
+				vexNotAffected("CVE-2026-1001", vexProd(vexShop)),
+				vexNotAffected("CVE-2026-1003", vexProd(vexYAML)))},
+			wantOpen:       []attest.Finding{vexFindingNet},
+			wantSuppressed: []attest.Suppression{vexSuppressed(vexFindingYAML, attest.VEXNotAffected, notInPath, "a")},
 		},
 		{
 			name:     "a newer affected overrides an older not_affected",
-			findings: []attest.Finding{findingNet},
+			findings: []attest.Finding{vexFindingNet},
 			docs: []*attest.VEX{vexDoc("a", day1,
-				with(notAffected("CVE-2026-1001", product(shopV140)), attest.VEXAffected, day2),
-				with(notAffected("CVE-2026-1001", product(shopV140)), attest.VEXNotAffected, day1))},
-			artifact: []string{shopV140},
-			wantOpen: []attest.Finding{findingNet},
+				vexWith(vexNotAffected("CVE-2026-1001", vexProd(vexShop)), attest.VEXAffected, day2),
+				vexWith(vexNotAffected("CVE-2026-1001", vexProd(vexShop)), attest.VEXNotAffected, day1))},
+			artifact: []string{vexShop},
+			wantOpen: []attest.Finding{vexFindingNet},
 		},
 		{
 			name:     "a newer not_affected overrides an older affected",
-			findings: []attest.Finding{findingNet},
+			findings: []attest.Finding{vexFindingNet},
 			docs: []*attest.VEX{vexDoc("a", day1,
-				with(notAffected("CVE-2026-1001", product(shopV140)), attest.VEXNotAffected, day3),
-				with(notAffected("CVE-2026-1001", product(shopV140)), attest.VEXAffected, day2))},
-			artifact:       []string{shopV140},
-			wantSuppressed: []attest.Suppression{suppressed(findingNet, attest.VEXNotAffected, notInPath, "a")},
+				vexWith(vexNotAffected("CVE-2026-1001", vexProd(vexShop)), attest.VEXNotAffected, day3),
+				vexWith(vexNotAffected("CVE-2026-1001", vexProd(vexShop)), attest.VEXAffected, day2))},
+			artifact:       []string{vexShop},
+			wantSuppressed: []attest.Suppression{vexSuppressed(vexFindingNet, attest.VEXNotAffected, notInPath, "a")},
 		},
 		{
 			name:     "statements without time date from their document",
-			findings: []attest.Finding{findingNet},
+			findings: []attest.Finding{vexFindingNet},
 			docs: []*attest.VEX{
-				vexDoc("new", day2, with(notAffected("CVE-2026-1001", product(shopV140)), attest.VEXAffected, "")),
-				vexDoc("old", day1, notAffected("CVE-2026-1001", product(shopV140))),
+				vexDoc("new", day2, vexWith(vexNotAffected("CVE-2026-1001", vexProd(vexShop)), attest.VEXAffected, "")),
+				vexDoc("old", day1, vexNotAffected("CVE-2026-1001", vexProd(vexShop))),
 			},
-			artifact: []string{shopV140},
-			wantOpen: []attest.Finding{findingNet},
+			artifact: []string{vexShop},
+			wantOpen: []attest.Finding{vexFindingNet},
 		},
 		{
 			name:     "last_updated dates a statement without timestamp",
-			findings: []attest.Finding{findingNet},
+			findings: []attest.Finding{vexFindingNet},
 			docs: []*attest.VEX{
 				vexDoc("a", day1, lastUpdated),
-				vexDoc("b", day2, with(notAffected("CVE-2026-1001", product(shopV140)), attest.VEXAffected, "")),
+				vexDoc("b", day2, vexWith(vexNotAffected("CVE-2026-1001", vexProd(vexShop)), attest.VEXAffected, "")),
 			},
-			artifact:       []string{shopV140},
-			wantSuppressed: []attest.Suppression{suppressed(findingNet, attest.VEXNotAffected, notInPath, "a")},
+			artifact:       []string{vexShop},
+			wantSuppressed: []attest.Suppression{vexSuppressed(vexFindingNet, attest.VEXNotAffected, notInPath, "a")},
 		},
 		{
 			name:     "times compare as instants, not as text",
-			findings: []attest.Finding{findingNet},
+			findings: []attest.Finding{vexFindingNet},
 			docs: []*attest.VEX{vexDoc("a", day1,
-				with(notAffected("CVE-2026-1001", product(shopV140)), attest.VEXNotAffected, "2026-03-02T09:30:00Z"),
-				with(notAffected("CVE-2026-1001", product(shopV140)), attest.VEXAffected, "2026-03-02T10:00:00+01:00"))},
-			artifact:       []string{shopV140},
-			wantSuppressed: []attest.Suppression{suppressed(findingNet, attest.VEXNotAffected, notInPath, "a")},
+				vexWith(vexNotAffected("CVE-2026-1001", vexProd(vexShop)), attest.VEXNotAffected, "2026-03-02T09:30:00Z"),
+				vexWith(vexNotAffected("CVE-2026-1001", vexProd(vexShop)), attest.VEXAffected, "2026-03-02T10:00:00+01:00"))},
+			artifact:       []string{vexShop},
+			wantSuppressed: []attest.Suppression{vexSuppressed(vexFindingNet, attest.VEXNotAffected, notInPath, "a")},
 		},
 		{
 			name:     "at the same time, the higher document version",
-			findings: []attest.Finding{findingNet},
-			docs:     []*attest.VEX{version2, vexDoc("a", day1, notAffected("CVE-2026-1001", product(shopV140)))},
-			artifact: []string{shopV140},
-			wantOpen: []attest.Finding{findingNet},
+			findings: []attest.Finding{vexFindingNet},
+			docs:     []*attest.VEX{version2, vexDoc("a", day1, vexNotAffected("CVE-2026-1001", vexProd(vexShop)))},
+			artifact: []string{vexShop},
+			wantOpen: []attest.Finding{vexFindingNet},
 		},
 		{
 			name:     "at the same time and version, the later document",
-			findings: []attest.Finding{findingNet},
+			findings: []attest.Finding{vexFindingNet},
 			docs: []*attest.VEX{
-				vexDoc("a", day1, notAffected("CVE-2026-1001", product(shopV140))),
-				vexDoc("b", day1, with(notAffected("CVE-2026-1001", product(shopV140)), attest.VEXAffected, "")),
+				vexDoc("a", day1, vexNotAffected("CVE-2026-1001", vexProd(vexShop))),
+				vexDoc("b", day1, vexWith(vexNotAffected("CVE-2026-1001", vexProd(vexShop)), attest.VEXAffected, "")),
 			},
-			artifact: []string{shopV140},
-			wantOpen: []attest.Finding{findingNet},
+			artifact: []string{vexShop},
+			wantOpen: []attest.Finding{vexFindingNet},
 		},
 		{
 			name:     "at the same time and version, the later document (reversed)",
-			findings: []attest.Finding{findingNet},
+			findings: []attest.Finding{vexFindingNet},
 			docs: []*attest.VEX{
-				vexDoc("b", day1, with(notAffected("CVE-2026-1001", product(shopV140)), attest.VEXAffected, "")),
-				vexDoc("a", day1, notAffected("CVE-2026-1001", product(shopV140))),
+				vexDoc("b", day1, vexWith(vexNotAffected("CVE-2026-1001", vexProd(vexShop)), attest.VEXAffected, "")),
+				vexDoc("a", day1, vexNotAffected("CVE-2026-1001", vexProd(vexShop))),
 			},
-			artifact:       []string{shopV140},
-			wantSuppressed: []attest.Suppression{suppressed(findingNet, attest.VEXNotAffected, notInPath, "a")},
+			artifact:       []string{vexShop},
+			wantSuppressed: []attest.Suppression{vexSuppressed(vexFindingNet, attest.VEXNotAffected, notInPath, "a")},
 		},
 		{
 			name:     "in one document at the same time, the later statement",
-			findings: []attest.Finding{findingNet},
+			findings: []attest.Finding{vexFindingNet},
 			docs: []*attest.VEX{vexDoc("a", day1,
-				with(notAffected("CVE-2026-1001", product(shopV140)), attest.VEXAffected, ""),
-				notAffected("CVE-2026-1001", product(shopV140)))},
-			artifact:       []string{shopV140},
-			wantSuppressed: []attest.Suppression{suppressed(findingNet, attest.VEXNotAffected, notInPath, "a")},
+				vexWith(vexNotAffected("CVE-2026-1001", vexProd(vexShop)), attest.VEXAffected, ""),
+				vexNotAffected("CVE-2026-1001", vexProd(vexShop)))},
+			artifact:       []string{vexShop},
+			wantSuppressed: []attest.Suppression{vexSuppressed(vexFindingNet, attest.VEXNotAffected, notInPath, "a")},
 		},
 		{
 			name:     "a newer statement about another product changes nothing",
-			findings: []attest.Finding{findingNet},
+			findings: []attest.Finding{vexFindingNet},
 			docs: []*attest.VEX{vexDoc("a", day1,
-				notAffected("CVE-2026-1001", product(shopV140)),
-				with(notAffected("CVE-2026-1001", product("pkg:golang/example.com/billing")), attest.VEXAffected, day3))},
-			artifact:       []string{shopV140},
-			wantSuppressed: []attest.Suppression{suppressed(findingNet, attest.VEXNotAffected, notInPath, "a")},
+				vexNotAffected("CVE-2026-1001", vexProd(vexShop)),
+				vexWith(vexNotAffected("CVE-2026-1001", vexProd("pkg:golang/example.com/billing")), attest.VEXAffected, day3))},
+			artifact:       []string{vexShop},
+			wantSuppressed: []attest.Suppression{vexSuppressed(vexFindingNet, attest.VEXNotAffected, notInPath, "a")},
 		},
 		{
 			name:           "fixed suppresses",
-			findings:       []attest.Finding{findingNet},
+			findings:       []attest.Finding{vexFindingNet},
 			docs:           []*attest.VEX{vexDoc("a", day1, fixedByVendor)},
-			artifact:       []string{shopV140},
-			wantSuppressed: []attest.Suppression{suppressed(findingNet, attest.VEXFixed, "", "a")},
+			artifact:       []string{vexShop},
+			wantSuppressed: []attest.Suppression{vexSuppressed(vexFindingNet, attest.VEXFixed, "", "a")},
 		},
 		{
 			name:           "the impact statement when there is no justification",
-			findings:       []attest.Finding{findingNet},
+			findings:       []attest.Finding{vexFindingNet},
 			docs:           []*attest.VEX{vexDoc("a", day1, impactOnly)},
-			artifact:       []string{shopV140},
-			wantSuppressed: []attest.Suppression{suppressed(findingNet, attest.VEXNotAffected, "HTTP/2 is off", "a")},
+			artifact:       []string{vexShop},
+			wantSuppressed: []attest.Suppression{vexSuppressed(vexFindingNet, attest.VEXNotAffected, "HTTP/2 is off", "a")},
 		},
 		{
 			name:           "the justification rather than the impact statement",
-			findings:       []attest.Finding{findingNet},
+			findings:       []attest.Finding{vexFindingNet},
 			docs:           []*attest.VEX{vexDoc("a", day1, both)},
-			artifact:       []string{shopV140},
-			wantSuppressed: []attest.Suppression{suppressed(findingNet, attest.VEXNotAffected, notInPath, "a")},
+			artifact:       []string{vexShop},
+			wantSuppressed: []attest.Suppression{vexSuppressed(vexFindingNet, attest.VEXNotAffected, notInPath, "a")},
 		},
 		{
 			name:     "under_investigation keeps the finding open",
-			findings: []attest.Finding{findingNet},
-			docs:     []*attest.VEX{vexDoc("a", day1, with(notAffected("CVE-2026-1001", product(shopV140)), attest.VEXUnderInvestigation, ""))},
-			artifact: []string{shopV140},
-			wantOpen: []attest.Finding{findingNet},
+			findings: []attest.Finding{vexFindingNet},
+			docs:     []*attest.VEX{vexDoc("a", day1, vexWith(vexNotAffected("CVE-2026-1001", vexProd(vexShop)), attest.VEXUnderInvestigation, ""))},
+			artifact: []string{vexShop},
+			wantOpen: []attest.Finding{vexFindingNet},
 		},
 		{
 			name:     "affected keeps the finding open",
-			findings: []attest.Finding{findingNet},
-			docs:     []*attest.VEX{vexDoc("a", day1, with(notAffected("CVE-2026-1001", product(shopV140)), attest.VEXAffected, ""))},
-			artifact: []string{shopV140},
-			wantOpen: []attest.Finding{findingNet},
+			findings: []attest.Finding{vexFindingNet},
+			docs:     []*attest.VEX{vexDoc("a", day1, vexWith(vexNotAffected("CVE-2026-1001", vexProd(vexShop)), attest.VEXAffected, ""))},
+			artifact: []string{vexShop},
+			wantOpen: []attest.Finding{vexFindingNet},
 		},
 		{
 			name:     "govulncheck's document is bound to the artifact",
-			findings: []attest.Finding{netOld, stdlib, yamlGo, findingNet},
+			findings: []attest.Finding{netOld, stdlib, yamlGo, vexFindingNet},
 			docs:     []*attest.VEX{govulncheck},
-			artifact: []string{shopV140},
-			wantOpen: []attest.Finding{findingNet, stdlib},
+			artifact: []string{vexShop},
+			wantOpen: []attest.Finding{vexFindingNet, stdlib},
 			wantSuppressed: []attest.Suppression{
-				suppressed(netOld, attest.VEXNotAffected, notInPath, "Unknown Author"),
-				suppressed(yamlGo, attest.VEXNotAffected, string(attest.VEXVulnerableCodeNotPresent), "Unknown Author"),
+				vexSuppressed(netOld, attest.VEXNotAffected, notInPath, "Unknown Author"),
+				vexSuppressed(yamlGo, attest.VEXNotAffected, string(attest.VEXVulnerableCodeNotPresent), "Unknown Author"),
 			},
 		},
 		{
@@ -614,28 +614,28 @@ func TestApplyVEX(t *testing.T) {
 			findings: []attest.Finding{netOld},
 			docs:     []*attest.VEX{govulncheck},
 			wantSuppressed: []attest.Suppression{
-				suppressed(netOld, attest.VEXNotAffected, notInPath, "Unknown Author"),
+				vexSuppressed(netOld, attest.VEXNotAffected, notInPath, "Unknown Author"),
 			},
 		},
 		{
 			name:     "Unknown Product names nothing in another tool's document",
 			findings: []attest.Finding{netOld},
 			docs: []*attest.VEX{vexDoc("a", day1,
-				notAffected("CVE-2026-4001", product("Unknown Product", "pkg:golang/golang.org/x/net@v0.1.0")))},
-			artifact: []string{shopV140},
+				vexNotAffected("CVE-2026-4001", vexProd("Unknown Product", "pkg:golang/golang.org/x/net@v0.1.0")))},
+			artifact: []string{vexShop},
 			wantOpen: []attest.Finding{netOld},
 		},
 		{
 			name:     "no documents; nil documents are skipped",
-			findings: []attest.Finding{findingNet, findingYAML},
+			findings: []attest.Finding{vexFindingNet, vexFindingYAML},
 			docs:     []*attest.VEX{nil},
-			artifact: []string{shopV140},
-			wantOpen: []attest.Finding{findingYAML, findingNet},
+			artifact: []string{vexShop},
+			wantOpen: []attest.Finding{vexFindingYAML, vexFindingNet},
 		},
 		{
 			name:     "no findings",
 			docs:     []*attest.VEX{govulncheck},
-			artifact: []string{shopV140},
+			artifact: []string{vexShop},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -646,7 +646,7 @@ func TestApplyVEX(t *testing.T) {
 	}
 }
 
-func withAliases(st attest.VEXStatement, aliases ...string) attest.VEXStatement {
+func vexWithAliases(st attest.VEXStatement, aliases ...string) attest.VEXStatement {
 	st.Vulnerability.Aliases = aliases
 	return st
 }
@@ -662,8 +662,8 @@ func TestApplyVEXOrder(t *testing.T) {
 		{ID: "CVE-2026-0008", Package: "a", Severity: attest.SeverityHigh},
 	}
 	doc := vexDoc("a", "2026-03-01T10:00:00Z",
-		notAffected("CVE-2026-0008", product("shop")),
-		notAffected("CVE-2026-0003", product("shop")))
+		vexNotAffected("CVE-2026-0008", vexProd("shop")),
+		vexNotAffected("CVE-2026-0003", vexProd("shop")))
 	open, sup := attest.ApplyVEX(findings, []*attest.VEX{doc}, []string{"shop"})
 	var got []string
 	for _, f := range open {
@@ -684,30 +684,30 @@ func TestApplyVEXInputs(t *testing.T) {
 	require.NoError(t, err)
 	govulncheck, err := readVEXFixture(t, "govulncheck.openvex.json")
 	require.NoError(t, err)
-	findings := []attest.Finding{findingYAML, findingNet,
+	findings := []attest.Finding{vexFindingYAML, vexFindingNet,
 		{ID: "GO-2026-4001", Aliases: []string{"CVE-2026-4001"}, Package: "pkg:golang/golang.org/x/net@v0.1.0", Severity: attest.SeverityMedium}}
 	docs := []*attest.VEX{shop, govulncheck}
-	artifact := []string{shopV140}
-	before := snapshot(t, findings, docs, artifact)
+	artifact := []string{vexShop}
+	before := vexSnapshot(t, findings, docs, artifact)
 
 	open, sup := attest.ApplyVEX(findings, docs, artifact)
-	assert.Equal(t, before, snapshot(t, findings, docs, artifact))
+	assert.Equal(t, before, vexSnapshot(t, findings, docs, artifact))
 	require.Len(t, open, 1)
 	require.Len(t, sup, 2)
-	assert.Equal(t, findingYAML, open[0])
-	assert.Equal(t, suppressed(findingNet, attest.VEXNotAffected, string(attest.VEXVulnerableCodeNotInExecutePath), "Acme Shop Security <security@example.invalid>"), sup[0])
-	assert.Equal(t, suppressed(findings[2], attest.VEXNotAffected, string(attest.VEXVulnerableCodeNotInExecutePath), "Unknown Author"), sup[1])
+	assert.Equal(t, vexFindingYAML, open[0])
+	assert.Equal(t, vexSuppressed(vexFindingNet, attest.VEXNotAffected, string(attest.VEXVulnerableCodeNotInExecutePath), "Acme Shop Security <security@example.invalid>"), sup[0])
+	assert.Equal(t, vexSuppressed(findings[2], attest.VEXNotAffected, string(attest.VEXVulnerableCodeNotInExecutePath), "Unknown Author"), sup[1])
 
 	for i := range sup {
 		for j := range sup[i].Aliases {
 			sup[i].Aliases[j] = "changed"
 		}
 	}
-	assert.Equal(t, before, snapshot(t, findings, docs, artifact))
+	assert.Equal(t, before, vexSnapshot(t, findings, docs, artifact))
 }
 
-// snapshot is the JSON of ApplyVEX's arguments.
-func snapshot(t *testing.T, findings []attest.Finding, docs []*attest.VEX, artifact []string) string {
+// vexSnapshot is the JSON of ApplyVEX's arguments.
+func vexSnapshot(t *testing.T, findings []attest.Finding, docs []*attest.VEX, artifact []string) string {
 	t.Helper()
 	b, err := json.Marshal(struct {
 		F []attest.Finding
@@ -725,15 +725,15 @@ func TestApplyVEXDeterministic(t *testing.T) {
 	require.NoError(t, err)
 	govulncheck, err := readVEXFixture(t, "govulncheck.openvex.json")
 	require.NoError(t, err)
-	findings := []attest.Finding{findingNet, findingYAML,
+	findings := []attest.Finding{vexFindingNet, vexFindingYAML,
 		{ID: "CVE-2026-1002", Package: "pkg:golang/example.com/shop@v1.4.0", Severity: attest.SeverityHigh},
 		{ID: "CVE-2026-1004", Package: "pkg:golang/github.com/acme/log@v0.3.0", Severity: attest.SeverityMedium},
 		{ID: "CVE-2026-4001", Package: "pkg:golang/golang.org/x/net@v0.1.0", Severity: attest.SeverityMedium},
 		{ID: "GO-2026-4002", Package: "pkg:golang/stdlib@v1.26.0"},
 	}
 	docs := []*attest.VEX{shop, govulncheck}
-	wantOpen, wantSup := attest.ApplyVEX(findings, docs, []string{shopV140})
-	assert.Equal(t, []string{"CVE-2026-1003", "CVE-2026-1004", "GO-2026-4002"}, ids(wantOpen))
+	wantOpen, wantSup := attest.ApplyVEX(findings, docs, []string{vexShop})
+	assert.Equal(t, []string{"CVE-2026-1003", "CVE-2026-1004", "GO-2026-4002"}, vexIDs(wantOpen))
 	var supIDs []string
 	for _, s := range wantSup {
 		supIDs = append(supIDs, s.ID+" "+s.Status)
@@ -742,13 +742,13 @@ func TestApplyVEXDeterministic(t *testing.T) {
 	reversed := slices.Clone(findings)
 	slices.Reverse(reversed)
 	for range 2 {
-		open, sup := attest.ApplyVEX(reversed, docs, []string{shopV140})
+		open, sup := attest.ApplyVEX(reversed, docs, []string{vexShop})
 		assert.Equal(t, wantOpen, open)
 		assert.Equal(t, wantSup, sup)
 	}
 }
 
-func ids(findings []attest.Finding) []string {
+func vexIDs(findings []attest.Finding) []string {
 	var out []string
 	for _, f := range findings {
 		out = append(out, f.ID)
