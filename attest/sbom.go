@@ -57,9 +57,9 @@ func ReadSBOM(r io.Reader, source string) (*SBOM, error) {
 // by their top-level fields: "bomFormat": "CycloneDX", or "spdxVersion".
 // source names the input in errors.
 //
-// Accepted versions are CycloneDX 1.4, 1.5, 1.6 and 1.7 (the versions
-// cyclonedx-go v0.12.0 reads that have the component model counted here)
-// and SPDX-2.2 and SPDX-2.3. ParseSBOM checks the fields it reads and
+// Accepted versions are CycloneDX 1.4, 1.5, 1.6 and 1.7 (the newest that
+// cyclonedx-go v0.12.0 reads; it lists components as 1.6 does), and
+// SPDX-2.2 and SPDX-2.3. ParseSBOM checks the fields it reads and
 // those the formats require, not the whole schema: for CycloneDX,
 // specVersion, the version (required by 1.4 and 1.5; an integer of at
 // least 1 when present), the serialNumber's pattern when present, and
@@ -70,9 +70,10 @@ func ReadSBOM(r io.Reader, source string) (*SBOM, error) {
 // package's SPDXID, name and downloadLocation. Required strings must not
 // be empty, and SPDXIDs must match ^SPDXRef-[a-zA-Z0-9.-]+$.
 //
-// Every error is a [*ParseError] with the JSON path of the fault and,
-// where it can be found, its line and column (for a missing field, those
-// of the object that lacks it). It wraps [ErrUnknownFormat] for a document
+// Every error is a [*ParseError] with the JSON path of the fault and its
+// line and column (for a missing field, those of the object that lacks
+// it), unless finding them would take too long: in a document of many
+// deeply nested values, an error names the path only. It wraps [ErrUnknownFormat] for a document
 // of neither format or an unsupported version, and [ErrMalformed] for
 // invalid JSON, input over [MaxEvidenceSize], wrong types and missing or
 // invalid fields.
@@ -114,34 +115,101 @@ type sbomParser struct {
 	source string
 	data   []byte
 	pkgs   []Package
+	cost   int // 1 + locateCost, once known; 0 before
 }
 
 // fieldError is a ParseError about the value at path; for the whole
 // document (path ""), it points at the document's start.
 func (p *sbomParser) fieldError(path string, err error) *ParseError {
-	if path == "" {
+	switch {
+	case path == "":
 		pe := &ParseError{Source: p.source, Err: err}
 		pe.Line, pe.Column = lineColumn(p.data, valueStart(p.data, 0))
 		return pe
+	case !p.locatable():
+		return &ParseError{Source: p.source, Path: path, Err: err}
 	}
 	return fieldError(p.source, p.data, path, err)
 }
 
+// present reports whether the document has a value at path; false when
+// the document is too costly to search.
+func (p *sbomParser) present(path string) bool {
+	if !p.locatable() {
+		return false
+	}
+	_, ok := locate(p.data, path)
+	return ok
+}
+
 // missing is the error for a required field absent from the object at
-// parent (a JSON path; "" for the document): it names the field's path and
-// gives the position of the object.
+// parent (a JSON path; "" for the document), or there but null or empty:
+// it names the field's path and gives the position of the object, or of
+// the empty value.
 func (p *sbomParser) missing(parent, field string) *ParseError {
 	path := field
 	if parent != "" {
 		path = parent + "." + field
 	}
-	err := fmt.Errorf("%w: %s missing", ErrMalformed, field)
-	if _, ok := locate(p.data, path); ok { // present, but null or empty
+	switch {
+	case !p.locatable():
+		return &ParseError{Source: p.source, Path: path, Err: fmt.Errorf("%w: %s missing or empty", ErrMalformed, field)}
+	case p.present(path):
 		return p.fieldError(path, fmt.Errorf("%w: %s empty", ErrMalformed, field))
 	}
-	pe := p.fieldError(parent, err)
+	pe := p.fieldError(parent, fmt.Errorf("%w: %s missing", ErrMalformed, field))
 	pe.Path = path
 	return pe
+}
+
+// locateBudget bounds the work of finding where a fault is: locate walks
+// the document's tokens and spells out each one's path, so its cost grows
+// with tokens times nesting depth. Past the budget (a few seconds of
+// work), an error keeps its path but has no line and column.
+const locateBudget = 16 << 20
+
+// locatable reports whether data can be searched for a fault's position
+// within locateBudget. It estimates the cost once, in one pass: every
+// token costs its nesting depth.
+func (p *sbomParser) locatable() bool {
+	if p.cost == 0 {
+		p.cost = 1 + locateCost(p.data, locateBudget)
+	}
+	return p.cost <= locateBudget
+}
+
+// locateCost estimates what locate costs on data, counting up to just
+// past limit.
+func locateCost(data []byte, limit int) int {
+	cost, depth := 0, 0
+	inString, escaped := false, false
+	for _, c := range data {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+			cost += depth
+		case c == '{' || c == '[':
+			depth++
+			cost += depth
+		case c == '}' || c == ']':
+			depth--
+		case c == ',':
+			cost += depth
+		}
+		if cost > limit {
+			break
+		}
+	}
+	return cost
 }
 
 // required checks that the string at parent.field is set and not empty.
@@ -228,35 +296,58 @@ func (p *sbomParser) cycloneDX(specVersion json.RawMessage) (*SBOM, error) {
 		return nil, p.fieldError("serialNumber", fmt.Errorf("%w: serialNumber %q is not a lowercase urn:uuid", ErrMalformed, shortString(*doc.SerialNumber)))
 	}
 	if doc.Metadata != nil && doc.Metadata.Component != nil {
-		if err := p.component(doc.Metadata.Component, "metadata.component", false); err != nil {
+		if err := p.component(doc.Metadata.Component, cdxPath{root: "metadata.component"}, false); err != nil {
 			return nil, err
 		}
 	}
 	for i := range doc.Components {
-		if err := p.component(&doc.Components[i], fmt.Sprintf("components[%d]", i), true); err != nil {
+		if err := p.component(&doc.Components[i], cdxPath{root: "components", index: []int{i}}, true); err != nil {
 			return nil, err
 		}
 	}
 	return p.result(PredicateCycloneDX, MediaTypeCycloneDX, version), nil
 }
 
+// cdxPath is the JSON path of a component, spelled out only for an error:
+// building it for every component would cost time quadratic in the
+// nesting depth.
+type cdxPath struct {
+	root  string // "components" or "metadata.component"
+	index []int  // for "components", the top-level index first; then one per nested level
+}
+
+func (cp cdxPath) String() string {
+	var b strings.Builder
+	b.WriteString(cp.root)
+	for k, i := range cp.index {
+		if k > 0 || cp.root != "components" {
+			b.WriteString(".components")
+		}
+		fmt.Fprintf(&b, "[%d]", i)
+	}
+	return b.String()
+}
+
 // component checks the component c at path at and those nested in it,
 // recording each as a package when count is set.
-func (p *sbomParser) component(c *cdxComponent, at string, count bool) error {
-	if err := p.required(c.Type, at, "type"); err != nil {
-		return err
+func (p *sbomParser) component(c *cdxComponent, at cdxPath, count bool) error {
+	if c.Type == nil || *c.Type == "" {
+		return p.missing(at.String(), "type")
 	}
 	if !cycloneDXTypes[*c.Type] {
-		return p.fieldError(at+".type", fmt.Errorf("%w: unknown component type %q", ErrMalformed, shortString(*c.Type)))
+		return p.fieldError(at.String()+".type", fmt.Errorf("%w: unknown component type %q", ErrMalformed, shortString(*c.Type)))
 	}
-	if err := p.required(c.Name, at, "name"); err != nil {
-		return err
+	if c.Name == nil || *c.Name == "" {
+		return p.missing(at.String(), "name")
 	}
 	if count {
 		p.pkgs = append(p.pkgs, Package{Name: *c.Name, Version: c.Version, PURL: c.PURL})
 	}
 	for i := range c.Components {
-		if err := p.component(&c.Components[i], fmt.Sprintf("%s.components[%d]", at, i), count); err != nil {
+		// Children share the parent's backing array: each path is used
+		// only while its component is being checked.
+		child := cdxPath{root: at.root, index: append(at.index, i)}
+		if err := p.component(&c.Components[i], child, count); err != nil {
 			return err
 		}
 	}
@@ -313,7 +404,7 @@ func (p *sbomParser) spdx(spdxVersion json.RawMessage) (*SBOM, error) {
 		return nil, p.fieldError("creationInfo.created", fmt.Errorf("%w: created %q is not an RFC 3339 time", ErrMalformed, shortString(*ci.Created)))
 	}
 	if len(ci.Creators) == 0 {
-		if _, ok := locate(p.data, "creationInfo.creators"); ok {
+		if p.present("creationInfo.creators") {
 			return nil, p.fieldError("creationInfo.creators", fmt.Errorf("%w: no creators", ErrMalformed))
 		}
 		return nil, p.missing("creationInfo", "creators")

@@ -263,3 +263,35 @@ func TestReadSBOMLimit(t *testing.T) {
 	_, err = attest.ParseSBOM(data, "big.json")
 	assert.ErrorIs(t, err, attest.ErrMalformed)
 }
+
+// deepDoc is a CycloneDX document of components nested depth levels deep;
+// the innermost has no name unless named is set.
+func deepDoc(depth int, named bool) []byte {
+	var b strings.Builder
+	b.WriteString(`{"bomFormat":"CycloneDX","specVersion":"1.6","components":`)
+	for range depth {
+		b.WriteString(`[{"type":"library","name":"a","components":`)
+	}
+	if named {
+		b.WriteString(`[{"type":"library","name":"z"}]`)
+	} else {
+		b.WriteString(`[{"type":"library"}]`)
+	}
+	b.WriteString(strings.Repeat(`}]`, depth) + `}`)
+	return []byte(b.String())
+}
+
+func TestParseSBOMDeep(t *testing.T) {
+	const depth = 3000 // the decoder allows 10000 levels of JSON, two per level here
+	sbom, err := attest.ParseSBOM(deepDoc(depth, true), "deep.json")
+	require.NoError(t, err)
+	assert.Equal(t, depth+1, sbom.Components)
+
+	// The path of a fault is exact however deep it is; finding its line in
+	// a document this deep would cost too much, so it may have none.
+	_, err = attest.ParseSBOM(deepDoc(depth, false), "deep.json")
+	assert.ErrorIs(t, err, attest.ErrMalformed)
+	var pe *attest.ParseError
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, "components[0]"+strings.Repeat(".components[0]", depth)+".name", pe.Path)
+}
