@@ -73,10 +73,10 @@ func ReadSBOM(r io.Reader, source string) (*SBOM, error) {
 // Every error is a [*ParseError] with the JSON path of the fault and its
 // line and column (for a missing field, those of the object that lacks
 // it), unless finding them would take too long: in a document of many
-// deeply nested values, an error names the path only. It wraps [ErrUnknownFormat] for a document
-// of neither format or an unsupported version, and [ErrMalformed] for
-// invalid JSON, input over [MaxEvidenceSize], wrong types and missing or
-// invalid fields.
+// deeply nested values, an error names the path only. It wraps
+// [ErrUnknownFormat] for a document of neither format or an unsupported
+// version, and [ErrMalformed] for invalid JSON, input over
+// [MaxEvidenceSize], wrong types and missing or invalid fields.
 func ParseSBOM(data []byte, source string) (*SBOM, error) {
 	if len(data) > MaxEvidenceSize {
 		return nil, &ParseError{Source: source, Err: fmt.Errorf("%w: larger than %d bytes", ErrMalformed, MaxEvidenceSize)}
@@ -155,7 +155,7 @@ func (p *sbomParser) missing(parent, field string) *ParseError {
 	case !p.locatable():
 		return &ParseError{Source: p.source, Path: path, Err: fmt.Errorf("%w: %s missing or empty", ErrMalformed, field)}
 	case p.present(path):
-		return p.fieldError(path, fmt.Errorf("%w: %s empty", ErrMalformed, field))
+		return p.fieldError(path, fmt.Errorf("%w: %s is null or empty", ErrMalformed, field))
 	}
 	pe := p.fieldError(parent, fmt.Errorf("%w: %s missing", ErrMalformed, field))
 	pe.Path = path
