@@ -42,7 +42,9 @@ import (
 // type, an unknown severity word, a missing ID: with line, column and
 // JSON path where known) or [ErrUnknownFormat] (JSON that is none of the
 // four formats, saying what was seen). ParseScan does not limit the size
-// of data; [ReadScan] does.
+// of data; [ReadScan] does. A Trivy report of a schema version other
+// than 2 and a SARIF log of a version other than 2.1.0 are
+// [ErrUnknownFormat]. Scan.Time is in UTC.
 func ParseScan(data []byte, source string) (*Scan, error) {
 	format, err := detectScan(data, source)
 	if err != nil {
@@ -83,7 +85,8 @@ func ReadScan(r io.Reader, source string) (*Scan, error) {
 // unknown); its package, installed and fixed versions are the first
 // non-empty ones in the order of scans and findings. The result is sorted
 // by ID, then package, and depends only on its input; nil scans are
-// skipped.
+// skipped. Findings are expected to have an ID, as those of [ParseScan]
+// do; one without any name is merged with none.
 func MergeFindings(scans ...*Scan) []Finding {
 	var all []Finding
 	for _, s := range scans {
@@ -95,8 +98,7 @@ func MergeFindings(scans ...*Scan) []Finding {
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]
@@ -107,6 +109,9 @@ func MergeFindings(scans ...*Scan) []Finding {
 	for i, f := range all {
 		key := packageKey(f.Package)
 		for _, n := range f.Names() {
+			if n == "" {
+				continue
+			}
 			k := key + "\x00" + n
 			j, ok := seen[k]
 			if !ok {
@@ -134,7 +139,8 @@ func MergeFindings(scans ...*Scan) []Finding {
 	for _, r := range roots {
 		out = append(out, mergeGroup(groups[r]))
 	}
-	slices.SortFunc(out, compareIDPackage)
+	// Stable: findings without names may tie; they keep the input order.
+	slices.SortStableFunc(out, compareIDPackage)
 	return out
 }
 
@@ -160,7 +166,7 @@ func mergeGroup(group []Finding) Finding {
 	}
 	names = cleanNames(names)
 	m.ID = smallestCVE(names)
-	if m.ID == "" {
+	if m.ID == "" && len(names) > 0 {
 		m.ID = names[0] // sorted: the smallest name
 	}
 	m.Aliases = without(names, m.ID)

@@ -49,7 +49,8 @@ type streamValue struct {
 // array, into its values.
 func govulnStreamValues(data []byte, source string) ([]streamValue, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
-	array := bytes.TrimLeft(data, " \t\r\n")[0] == '['
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	array := len(trimmed) > 0 && trimmed[0] == '['
 	if array {
 		if _, err := dec.Token(); err != nil {
 			return nil, jsonError(source, data, err)
@@ -119,7 +120,7 @@ func parseGovulncheck(data []byte, source string) (*Scan, error) {
 		if err := json.Unmarshal(v.raw, &m); err != nil {
 			return nil, valueJSONError(source, data, v, i, err)
 		}
-		if c := m.Config; c != nil && !configSeen {
+		if c := m.Config; c != nil && !configSeen { // the first config counts
 			configSeen = true
 			if c.ScannerName != "" {
 				scanner.Name = c.ScannerName

@@ -470,6 +470,15 @@ func TestMergeFindingsChains(t *testing.T) {
 	}, attest.MergeFindings(b, a))
 }
 
+func TestMergeFindingsNameless(t *testing.T) {
+	// Findings built by hand without names are kept apart, not merged.
+	s := &attest.Scan{Findings: []attest.Finding{{Package: "p", Fixed: "1"}, {Package: "p", Severity: attest.SeverityHigh}}}
+	assert.Equal(t, []attest.Finding{
+		{Package: "p", Fixed: "1", Severity: attest.SeverityUnknown},
+		{Package: "p", Severity: attest.SeverityHigh},
+	}, attest.MergeFindings(s))
+}
+
 func TestParseScanDeterministic(t *testing.T) {
 	for _, name := range []string{"trivy.json", "grype.json", "govulncheck.json", "sarif.json"} {
 		data := readScanFixture(t, name)

@@ -126,7 +126,7 @@ func NewVulnPredicate(report []byte, scan *Scan, started, finished time.Time) ([
 // govulnArray returns govulncheck output as one JSON array of its
 // messages; an array is returned as it is.
 func govulnArray(report []byte) (json.RawMessage, error) {
-	if bytes.TrimLeft(report, " \t\r\n")[0] == '[' {
+	if b := bytes.TrimLeft(report, " \t\r\n"); len(b) > 0 && b[0] == '[' {
 		return report, nil
 	}
 	values, err := govulnStreamValues(report, "report")
