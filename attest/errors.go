@@ -31,6 +31,10 @@ var (
 	// ErrMissingAttestation: no attestation of a required predicate type
 	// verifies.
 	ErrMissingAttestation = errors.New("required attestation missing")
+	// ErrSummaryMismatch: a security summary says other than the attested
+	// evidence it names: counts, findings, SBOM or provenance differ from
+	// what the evidence gives when recomputed.
+	ErrSummaryMismatch = errors.New("summary does not match the attested evidence")
 	// ErrInvalidOptions: arguments or options that cannot work, reported
 	// before any I/O.
 	ErrInvalidOptions = errors.New("invalid options")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
@@ -192,16 +193,23 @@ func locate(data []byte, path string) (int64, bool) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	var stack []frame
-	cur := func() []string {
-		p := make([]string, 0, len(stack))
-		for _, f := range stack {
+	// at reports whether the value about to be read is at want: compared
+	// only at want's depth and without allocating, so the walk stays
+	// linear in the document's size times the depth of want.
+	at := func() bool {
+		if len(stack) != len(want) {
+			return false
+		}
+		for i, f := range stack {
 			if f.array {
-				p = append(p, fmt.Sprintf("[%d]", f.index))
-			} else {
-				p = append(p, f.key)
+				if want[i] != "["+strconv.Itoa(f.index)+"]" {
+					return false
+				}
+			} else if want[i] != f.key {
+				return false
 			}
 		}
-		return p
+		return true
 	}
 	for {
 		off := dec.InputOffset()
@@ -220,7 +228,7 @@ func locate(data []byte, path string) (int64, bool) {
 			stack[n-1].isKey = false
 			continue
 		}
-		if equalPath(cur(), want) {
+		if at() {
 			return valueStart(data, off), true
 		}
 		if d, ok := tok.(json.Delim); ok {
@@ -290,16 +298,4 @@ func splitPath(path string) []string {
 		}
 	}
 	return out
-}
-
-func equalPath(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -5,8 +5,6 @@ import (
 	"debug/buildinfo"
 	"encoding/json"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"runtime"
 	"runtime/debug"
@@ -20,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/slipway-dev/slipway/attest"
+	"github.com/slipway-dev/slipway/internal/gobintest"
 )
 
 var serialRE = regexp.MustCompile(`^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
@@ -236,65 +235,8 @@ func TestGoSBOMTestBinary(t *testing.T) {
 
 // tinyApp is the program TestGoSBOMRealBinary builds. It links testify,
 // which links go.yaml.in/yaml/v3.
-const tinyApp = `package main
-
-import (
-	"fmt"
-
-	"github.com/stretchr/testify/assert"
-)
-
-var token = "unset"
-
-func main() { fmt.Println(assert.ObjectsAreEqual(token, "")) }
-`
-
-// buildTinyApp builds tinyApp as module example.com/tinyapp, committed to
-// a new git repository and tagged v1.2.3, with -ldflags setting a secret.
-// It returns the binary's path and the commit. It needs the go and git
-// commands and testify in the module cache, as this module's tests do.
-func buildTinyApp(t *testing.T) (string, string) {
-	t.Helper()
-	gosum, err := os.ReadFile(filepath.Join("..", "go.sum"))
-	require.NoError(t, err)
-	src := t.TempDir()
-	files := map[string]string{
-		"go.mod":  "module example.com/tinyapp\n\ngo 1.26\n\nrequire github.com/stretchr/testify v1.12.1\n\nrequire go.yaml.in/yaml/v3 v3.0.5 // indirect\n",
-		"go.sum":  string(gosum),
-		"main.go": tinyApp,
-	}
-	for name, text := range files {
-		require.NoError(t, os.WriteFile(filepath.Join(src, name), []byte(text), 0o644))
-	}
-	run := func(name string, env []string, args ...string) string {
-		var stderr bytes.Buffer
-		cmd := exec.CommandContext(t.Context(), name, args...)
-		cmd.Dir = src
-		cmd.Env = append(os.Environ(), env...)
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		require.NoError(t, err, "%s %s:\n%s", name, strings.Join(args, " "), stderr.String())
-		return strings.TrimSpace(string(out))
-	}
-	gitEnv := []string{
-		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
-		"GIT_AUTHOR_NAME=slipway", "GIT_AUTHOR_EMAIL=test@example.invalid", "GIT_AUTHOR_DATE=2026-01-01T00:00:00Z",
-		"GIT_COMMITTER_NAME=slipway", "GIT_COMMITTER_EMAIL=test@example.invalid", "GIT_COMMITTER_DATE=2026-01-01T00:00:00Z",
-	}
-	run("git", gitEnv, "init", "-q")
-	run("git", gitEnv, "add", ".")
-	run("git", gitEnv, "commit", "-q", "-m", "tiny app")
-	run("git", gitEnv, "tag", "v1.2.3")
-	rev := run("git", gitEnv, "rev-parse", "HEAD")
-
-	bin := filepath.Join(t.TempDir(), "tinyapp")
-	run("go", []string{"GOPROXY=off", "GOWORK=off", "GOFLAGS=-mod=readonly"},
-		"build", "-buildvcs=true", "-ldflags=-X main.token=hunter2", "-o", bin, ".")
-	return bin, rev
-}
-
 func TestGoSBOMRealBinary(t *testing.T) {
-	bin, rev := buildTinyApp(t)
+	bin, rev := gobintest.Build(t)
 	info, err := buildinfo.ReadFile(bin)
 	require.NoError(t, err)
 	f, err := os.Open(bin)

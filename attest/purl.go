@@ -57,3 +57,8 @@ func golangPURL(module, version string) string {
 	}
 	return packageurl.NewPackageURL(packageurl.TypeGolang, ns, name, version, nil, "").ToString()
 }
+
+// GoPURL returns the purl of a Go module at a version,
+// pkg:golang/<module path>@<version>, with no version when version is
+// empty.
+func GoPURL(module, version string) string { return golangPURL(module, version) }

@@ -115,7 +115,6 @@ type SBOMSummary struct {
 	Digest        string `json:"digest"`        // of the SBOM document, as attested
 	PredicateType string `json:"predicateType"` // PredicateCycloneDX or PredicateSPDX
 	Components    int    `json:"components"`    // components (CycloneDX) or packages (SPDX)
-	Generated     bool   `json:"generated,omitempty"`
 }
 
 // ProvenanceSummary is what the provenance says of the build's origin.
@@ -257,4 +256,43 @@ func compareIDPackage(a, b Finding) int {
 		return c
 	}
 	return strings.Compare(a.Package, b.Package)
+}
+
+// Clone returns a deep copy of s.
+func (s Summary) Clone() Summary {
+	c := s
+	if s.Vulnerabilities != nil {
+		v := *s.Vulnerabilities
+		v.Findings = cloneFindings(v.Findings)
+		v.Suppressed = slices.Clone(v.Suppressed)
+		for i := range v.Suppressed {
+			v.Suppressed[i].Aliases = slices.Clone(v.Suppressed[i].Aliases)
+		}
+		v.Scans = slices.Clone(v.Scans)
+		c.Vulnerabilities = &v
+	}
+	if s.SBOM != nil {
+		x := *s.SBOM
+		c.SBOM = &x
+	}
+	if s.Provenance != nil {
+		x := *s.Provenance
+		c.Provenance = &x
+	}
+	if s.Policy != nil {
+		x := *s.Policy
+		x.Findings = slices.Clone(x.Findings)
+		c.Policy = &x
+	}
+	c.Config = slices.Clone(s.Config)
+	c.Evidence = slices.Clone(s.Evidence)
+	return c
+}
+
+func cloneFindings(fs []Finding) []Finding {
+	out := slices.Clone(fs)
+	for i := range out {
+		out[i].Aliases = slices.Clone(out[i].Aliases)
+	}
+	return out
 }

@@ -17,6 +17,7 @@ import (
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
 
+	"github.com/slipway-dev/slipway/attest"
 	"github.com/slipway-dev/slipway/internal/artifact"
 )
 
@@ -112,10 +113,46 @@ func (b *Build) Entries() []Entry {
 func (b *Build) Binaries() []Binary {
 	out := make([]Binary, len(b.rec.Binaries))
 	for i, x := range b.rec.Binaries {
-		out[i] = Binary(x)
+		out[i] = Binary{Path: x.Path, Module: x.Module, Version: x.Version, GoVersion: x.GoVersion, Revision: x.Revision, Dirty: x.Dirty}
+		for _, d := range x.Deps {
+			out[i].Deps = append(out[i].Deps, Dependency(d))
+		}
 	}
 	return out
 }
+
+// Invocation identifies the run that made the build, if it was given.
+func (b *Build) Invocation() string { return b.rec.Invocation }
+
+// Evidence returns the build's stored evidence in digest order: its SBOM,
+// scans and VEX documents as predicates.
+func (b *Build) Evidence() []Evidence {
+	out := make([]Evidence, len(b.rec.Evidence))
+	for i, e := range b.rec.Evidence {
+		out[i] = Evidence{
+			PredicateType: e.PredicateType,
+			Descriptor:    ocispec.Descriptor{MediaType: e.MediaType, Digest: digest.Digest(e.Digest), Size: e.Size},
+			Source:        e.Source,
+		}
+	}
+	return out
+}
+
+// Summary is what the build's evidence says: SBOM, open and suppressed
+// vulnerabilities, and the evidence it was computed from. It is empty when
+// the build has no evidence. The record holds it as computed by [New]; a
+// release's verification recomputes it from the attested evidence.
+func (b *Build) Summary() attest.Summary {
+	if b.rec.Summary == nil {
+		return attest.Summary{}
+	}
+	return b.rec.Summary.Clone()
+}
+
+// Products are the identities under which VEX statements name the build:
+// its app name and the purls of its Go binaries' main modules, with and
+// without version.
+func (b *Build) Products() []string { return productsOf(&b.rec) }
 
 // Image returns the adopted container image, if the build adopted one.
 func (b *Build) Image() (ocispec.Descriptor, bool) {

@@ -3,17 +3,26 @@ package build
 import (
 	"debug/buildinfo"
 	"fmt"
+	"runtime/debug"
+	"slices"
 	"strings"
 )
 
 // readBinary returns what the Go binary at file says about its build, or
 // ok=false when file is not a Go binary.
-func readBinary(file, name string) (b binaryRecord, ok bool) {
+func readBinary(file, name string) (b binaryRecord, info *debug.BuildInfo, ok bool) {
 	bi, err := buildinfo.ReadFile(file)
 	if err != nil {
-		return binaryRecord{}, false
+		return binaryRecord{}, nil, false
 	}
 	b = binaryRecord{Path: name, Module: bi.Main.Path, Version: bi.Main.Version, GoVersion: bi.GoVersion}
+	for _, d := range bi.Deps {
+		if d.Replace != nil {
+			d = d.Replace
+		}
+		b.Deps = append(b.Deps, dependencyRecord{Path: d.Path, Version: d.Version, Sum: d.Sum})
+	}
+	slices.SortFunc(b.Deps, func(x, y dependencyRecord) int { return strings.Compare(x.Path, y.Path) })
 	for _, s := range bi.Settings {
 		switch s.Key {
 		case "vcs.revision":
@@ -22,7 +31,7 @@ func readBinary(file, name string) (b binaryRecord, ok bool) {
 			b.Dirty = s.Value == "true"
 		}
 	}
-	return b, true
+	return b, bi, true
 }
 
 // mergeBinaries fills in src, module and toolchain from the build's Go

@@ -21,6 +21,7 @@ import (
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
 
+	"github.com/slipway-dev/slipway/attest"
 	"github.com/slipway-dev/slipway/internal/sde"
 )
 
@@ -104,6 +105,12 @@ func newBuild(ctx context.Context, dst oras.Target, app string, spec Spec, opts 
 		rec.Image = &imageRecord{MediaType: subject.MediaType, Digest: subject.Digest.String(), Size: subject.Size}
 	}
 
+	preds, err := readEvidence(&spec, created)
+	if err != nil {
+		return nil, err
+	}
+	rec.Invocation = spec.Invocation
+
 	s := &storer{dst: dst, opts: opts}
 	defer s.cleanup()
 	if err := s.run(ctx, items, s.prepare); err != nil {
@@ -126,6 +133,16 @@ func newBuild(ctx context.Context, dst oras.Target, app string, spec Spec, opts 
 	}
 	for _, it := range items {
 		rec.Files = append(rec.Files, it.entry)
+	}
+	if spec.SBOM == "" && len(s.infos) > 0 {
+		p, err := goSBOM(rec, s.infos, rec.Files, created)
+		if err != nil {
+			return nil, err
+		}
+		preds = append(preds, p)
+	}
+	if err := s.storeEvidence(ctx, rec, preds); err != nil {
+		return nil, err
 	}
 	return s.finish(ctx, rec, subject)
 }
@@ -154,6 +171,7 @@ type storer struct {
 
 	mu     sync.Mutex
 	bins   []binaryRecord
+	infos  []attest.GoBinary
 	spools []string
 	done   int64
 	total  int64
@@ -198,9 +216,10 @@ func (s *storer) prepare(ctx context.Context, it *item) error {
 		return nil
 	}
 	if it.entry.Type == TypeFile {
-		if b, ok := readBinary(it.disk, it.entry.Path); ok {
+		if b, info, ok := readBinary(it.disk, it.entry.Path); ok {
 			s.mu.Lock()
 			s.bins = append(s.bins, b)
+			s.infos = append(s.infos, attest.GoBinary{Path: b.Path, Info: info})
 			s.mu.Unlock()
 		}
 	}
@@ -386,7 +405,8 @@ func (s *storer) finish(ctx context.Context, rec *record, subject *ocispec.Descr
 	return b, nil
 }
 
-// layersOf lists the layers a record's entries call for, in record order.
+// layersOf lists the layers a record's entries call for, in record order,
+// then its evidence.
 func layersOf(rec *record) []ocispec.Descriptor {
 	var layers []ocispec.Descriptor
 	for _, e := range rec.Files {
@@ -410,6 +430,9 @@ func layersOf(rec *record) []ocispec.Descriptor {
 				},
 			})
 		}
+	}
+	for _, e := range rec.Evidence {
+		layers = append(layers, ocispec.Descriptor{MediaType: e.MediaType, Digest: digest.Digest(e.Digest), Size: e.Size})
 	}
 	return layers
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/slipway-dev/slipway/attest"
 	"github.com/slipway-dev/slipway/internal/canonjson"
 )
 
@@ -49,16 +51,34 @@ var (
 // record is the build record: the config blob of a build manifest. Its
 // canonical JSON encoding is what is stored and hashed.
 type record struct {
-	App       string          `json:"app"`
-	Created   string          `json:"created"`
-	Source    *sourceRecord   `json:"source,omitempty"`
-	Builder   string          `json:"builder,omitempty"`
-	Module    string          `json:"module,omitempty"`
-	Toolchain string          `json:"toolchain,omitempty"`
-	Processes []processRecord `json:"processes,omitempty"`
-	Files     []entryRecord   `json:"files,omitempty"`
-	Binaries  []binaryRecord  `json:"binaries,omitempty"`
-	Image     *imageRecord    `json:"image,omitempty"`
+	App        string           `json:"app"`
+	Created    string           `json:"created"`
+	Source     *sourceRecord    `json:"source,omitempty"`
+	Builder    string           `json:"builder,omitempty"`
+	Invocation string           `json:"invocation,omitempty"`
+	Module     string           `json:"module,omitempty"`
+	Toolchain  string           `json:"toolchain,omitempty"`
+	Processes  []processRecord  `json:"processes,omitempty"`
+	Files      []entryRecord    `json:"files,omitempty"`
+	Binaries   []binaryRecord   `json:"binaries,omitempty"`
+	Image      *imageRecord     `json:"image,omitempty"`
+	Evidence   []evidenceRecord `json:"evidence,omitempty"`
+	Summary    *attest.Summary  `json:"summary,omitempty"`
+}
+
+// evidenceRecord is one stored predicate; see [Evidence].
+type evidenceRecord struct {
+	PredicateType string `json:"predicateType"`
+	MediaType     string `json:"mediaType"`
+	Digest        string `json:"digest"`
+	Size          int64  `json:"size"`
+	Source        string `json:"source,omitempty"`
+}
+
+type dependencyRecord struct {
+	Path    string `json:"path"`
+	Version string `json:"version,omitempty"`
+	Sum     string `json:"sum,omitempty"`
 }
 
 type sourceRecord struct {
@@ -84,12 +104,13 @@ type entryRecord struct {
 }
 
 type binaryRecord struct {
-	Path      string `json:"path"`
-	Module    string `json:"module,omitempty"`
-	Version   string `json:"version,omitempty"`
-	GoVersion string `json:"goVersion,omitempty"`
-	Revision  string `json:"revision,omitempty"`
-	Dirty     bool   `json:"dirty,omitempty"`
+	Path      string             `json:"path"`
+	Module    string             `json:"module,omitempty"`
+	Version   string             `json:"version,omitempty"`
+	GoVersion string             `json:"goVersion,omitempty"`
+	Revision  string             `json:"revision,omitempty"`
+	Dirty     bool               `json:"dirty,omitempty"`
+	Deps      []dependencyRecord `json:"deps,omitempty"`
 }
 
 type imageRecord struct {
@@ -170,7 +191,63 @@ func (r *record) validate() error {
 	if len(r.Files) == 0 && r.Image == nil {
 		return ErrEmpty
 	}
+	return r.validateEvidence()
+}
+
+// validateEvidence checks the evidence entries and that the summary names
+// exactly them.
+func (r *record) validateEvidence() error {
+	var refs []attest.EvidenceRef
+	for i, e := range r.Evidence {
+		kind := attest.PredicateKind(e.PredicateType)
+		if kind == "" || kind != e.PredicateType {
+			return fmt.Errorf("evidence %d: predicate type %q", i, e.PredicateType)
+		}
+		if want := evidenceMediaType(kind); e.MediaType != want {
+			return fmt.Errorf("evidence %d: media type %q, want %q", i, e.MediaType, want)
+		}
+		if _, err := digest.Parse(e.Digest); err != nil {
+			return fmt.Errorf("evidence %d: digest: %w", i, err)
+		}
+		if e.Size <= 0 || e.Size > attest.MaxEvidenceSize {
+			return fmt.Errorf("evidence %d: size %d", i, e.Size)
+		}
+		if i > 0 && r.Evidence[i-1].Digest >= e.Digest {
+			return fmt.Errorf("evidence not sorted by digest, or a digest repeats")
+		}
+		refs = append(refs, attest.EvidenceRef{PredicateType: e.PredicateType, Digest: e.Digest})
+	}
+	if r.Summary == nil {
+		if len(r.Evidence) > 0 {
+			return fmt.Errorf("evidence without a summary")
+		}
+		return nil
+	}
+	if err := r.Summary.Validate(); err != nil {
+		return err
+	}
+	if !slices.Equal(refs, r.Summary.Evidence) {
+		return fmt.Errorf("summary names other evidence than the record")
+	}
+	if r.Summary.Provenance != nil || r.Summary.Config != nil {
+		return fmt.Errorf("a build summary holds no provenance or config findings")
+	}
 	return nil
+}
+
+// evidenceMediaType is the media type a predicate of kind is stored as.
+func evidenceMediaType(kind string) string {
+	switch kind {
+	case attest.PredicateCycloneDX:
+		return attest.MediaTypeCycloneDX
+	case attest.PredicateSPDX:
+		return attest.MediaTypeSPDX
+	case attest.PredicateVuln:
+		return attest.MediaTypeVuln
+	case attest.PredicateOpenVEX:
+		return attest.MediaTypeOpenVEX
+	}
+	return ""
 }
 
 func (e *entryRecord) validate() error {

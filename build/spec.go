@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/slipway-dev/slipway/attest"
 )
 
 // Spec says what goes into a build. Give either Dir or Files; Image may
@@ -34,9 +37,49 @@ type Spec struct {
 	Builder string
 	// Processes are the build's declared process types, as in a Procfile.
 	Processes []Process
+	// Invocation identifies the run that made the build, e.g. a CI job's
+	// URL ([DetectCI]); it becomes the provenance's invocationId.
+	Invocation string
 	// Created is the build's creation time. If zero, SOURCE_DATE_EPOCH is
 	// used, and if that is unset, the Unix epoch: never the wall clock.
 	Created time.Time
+
+	// SBOM is a CycloneDX (1.4 to 1.6) or SPDX (2.2, 2.3) JSON SBOM of the
+	// build. If empty and the build holds Go binaries, a CycloneDX 1.6 SBOM
+	// is generated from their build info ([attest.GoSBOM]).
+	SBOM string
+	// Scans are vulnerability scan reports of the build: Trivy, Grype or
+	// SARIF JSON, or govulncheck's JSON stream, told apart by content.
+	Scans []Scan
+	// VEX are OpenVEX v0.2.0 documents whose statements apply to the
+	// scans' findings ([attest.ApplyVEX]).
+	VEX []string
+}
+
+// Scan is a vulnerability scan report to store with a build.
+type Scan struct {
+	// Path is the report file.
+	Path string
+	// Scanner overrides what the report says of its scanner; fields left
+	// empty are taken from the report.
+	Scanner attest.Scanner
+	// Started and Finished are when the scan ran. If Finished is zero, the
+	// time the report states is used, and if it states none, the build's
+	// creation time. If Started is zero, Finished is used.
+	Started, Finished time.Time
+}
+
+// Evidence is a piece of evidence stored with a build: a predicate, ready
+// to be attested about each release of the build.
+type Evidence struct {
+	// PredicateType is one of the attest Predicate constants.
+	PredicateType string
+	// Descriptor describes the stored predicate: a layer of the build
+	// manifest without a title, so that oras pull leaves it out.
+	Descriptor ocispec.Descriptor
+	// Source is the base name of the file it was read from, or
+	// "generated" for an SBOM made from Go build info.
+	Source string
 }
 
 // Source is the version control origin of a build.
@@ -103,4 +146,15 @@ type Binary struct {
 	GoVersion string // toolchain, e.g. "go1.26.8"
 	Revision  string // vcs.revision, if stamped
 	Dirty     bool   // vcs.modified=true
+	// Deps are the modules the binary was built with, replacements
+	// resolved, in path order.
+	Deps []Dependency
+}
+
+// Dependency is a Go module a binary was built with: what was built, so
+// for a replaced module the replacement.
+type Dependency struct {
+	Path    string // module path, or a directory for a local replacement
+	Version string // empty for a local replacement
+	Sum     string // go.sum hash ("h1:…"), if known
 }

@@ -91,8 +91,12 @@ var (
 	ErrSubjectMismatch = attest.ErrSubjectMismatch
 	// ErrDigestMismatch: a manifest or blob does not hash to its digest.
 	ErrDigestMismatch = attest.ErrDigestMismatch
-	// ErrMissingAttestation: a required attestation type is missing.
+	// ErrMissingAttestation: a required attestation type is missing, or
+	// evidence the summary names is not attested by a trusted key.
 	ErrMissingAttestation = attest.ErrMissingAttestation
+	// ErrSummaryMismatch: the release's security summary says other than
+	// the attested evidence it was computed from.
+	ErrSummaryMismatch = attest.ErrSummaryMismatch
 	// ErrMalformed: evidence that cannot be read (truncated, not JSON,
 	// over a size limit).
 	ErrMalformed = attest.ErrMalformed

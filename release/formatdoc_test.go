@@ -213,7 +213,7 @@ func TestFormatDocSignatures(t *testing.T) {
 		"release.ErrNotHead": release.ErrNotHead, "release.ErrTagMismatch": release.ErrTagMismatch,
 		"release.ErrBrokenChain": release.ErrBrokenChain, "release.ErrRecordMismatch": release.ErrRecordMismatch,
 		"release.ErrUnknownVersion": release.ErrUnknownVersion, "attest.ErrMalformed": attest.ErrMalformed,
-		"attest.ErrUnknownFormat": attest.ErrUnknownFormat,
+		"attest.ErrUnknownFormat": attest.ErrUnknownFormat, "release.ErrSummaryMismatch": release.ErrSummaryMismatch,
 	} {
 		names[err] = name
 	}
@@ -264,4 +264,27 @@ func headingSlugs(doc string) []string {
 		out = append(out, b.String())
 	}
 	return out
+}
+
+// TestFormatDocSummary checks the summary example of docs/format.md
+// against the summary release.New writes for the evidence in testdata.
+func TestFormatDocSummary(t *testing.T) {
+	raw, err := os.ReadFile("../docs/format.md")
+	require.NoError(t, err)
+	dst := memory.New()
+	b := newEvidenceBuild(t, dst, "shop", "v1")
+	r, err := release.New(t.Context(), dst, b, newConfig(t, "shop", "prod", "info"), release.Options{Created: at(1)})
+	require.NoError(t, err)
+	got, err := json.Marshal(r.Summary())
+	require.NoError(t, err)
+	if os.Getenv("SLIPWAY_PRINT_DOC") != "" {
+		var p bytes.Buffer
+		require.NoError(t, json.Indent(&p, got, "", "  "))
+		t.Logf("summary:\n%s", p.String())
+	}
+	assert.Equal(t, string(got), string(doctest.JSONBlock(t, string(raw), "evidence-summary")))
+	for _, s := range []string{attest.PredicateCycloneDX, attest.PredicateSPDX, attest.PredicateVuln, attest.PredicateOpenVEX,
+		attest.MediaTypeCycloneDX, attest.MediaTypeSPDX, attest.MediaTypeVuln, attest.MediaTypeOpenVEX} {
+		assert.Contains(t, string(raw), "`"+s+"`")
+	}
 }

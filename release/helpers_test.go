@@ -57,6 +57,26 @@ func newBuild(t testing.TB, dst oras.Target, app, body string) *build.Build {
 	return b
 }
 
+// newEvidenceBuild is newBuild with evidence: the SBOM, Trivy scan and
+// VEX document in testdata. Its summary: 3 components; open 1 critical
+// (CVE-2026-1111) and 1 medium (CVE-2026-3333); CVE-2026-2222 suppressed.
+func newEvidenceBuild(t testing.TB, dst oras.Target, app, body string) *build.Build {
+	t.Helper()
+	b, err := build.New(context.Background(), dst, app, build.Spec{
+		Files: []build.File{
+			{Name: "bin/server", Reader: strings.NewReader(body), Mode: 0o755},
+		},
+		Source:    build.Source{Repository: "https://example.com/acme/shop", Revision: "0123456789abcdef0123456789abcdef01234567"},
+		Processes: []build.Process{{Name: "web", Command: "bin/server"}},
+		Created:   created,
+		SBOM:      "testdata/sbom.cdx.json",
+		Scans:     []build.Scan{{Path: "testdata/trivy.json"}},
+		VEX:       []string{"testdata/vex.json"},
+	}, build.Options{})
+	require.NoError(t, err)
+	return b
+}
+
 // newConfig makes the config of app in env with LOG_LEVEL set to level.
 func newConfig(t testing.TB, app, env, level string) *config.Config {
 	t.Helper()

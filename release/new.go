@@ -14,7 +14,6 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
 
-	"github.com/slipway-dev/slipway/attest"
 	"github.com/slipway-dev/slipway/build"
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/internal/artifact"
@@ -167,8 +166,10 @@ func compose(b *build.Build, c *config.Config, tip *Release, rollbackOf int, cre
 		Config:      toDescriptor(c.Descriptor()),
 		Rollback:    rollbackOf,
 		Processes:   processesOf(b),
-		Summary:     attest.Summary{Config: summaryFindings(c)},
+		Summary:     b.Summary(),
 	}
+	rec.Summary.Provenance = provenanceSummary(b)
+	rec.Summary.Config = summaryFindings(c)
 	if tip != nil {
 		if tip.Version() >= maxVersion {
 			return nil, fmt.Errorf("%w: the ledger is full at version %d", ErrInvalidRecord, tip.Version())

@@ -91,11 +91,7 @@ func (r *Release) RollbackOf() int { return r.rec.Rollback }
 func (r *Release) Processes() []build.Process { return toProcesses(r.rec.Processes) }
 
 // Summary is the security summary stored in the release record.
-func (r *Release) Summary() attest.Summary {
-	s := r.rec.Summary
-	s.Config = slices.Clone(s.Config)
-	return s
-}
+func (r *Release) Summary() attest.Summary { return r.rec.Summary.Clone() }
 
 // Load reads the release that ref (a tag such as "prod" or "prod-v7", or a
 // digest) names in src, with its build and config, and checks them: the
@@ -163,6 +159,8 @@ func (r *Release) attach(b *build.Build, c *config.Config) error {
 		return fmt.Errorf("%w: record is of environment %q, config of %q", ErrRecordMismatch, r.rec.Environment, c.Environment())
 	case !slices.Equal(processesOf(b), r.rec.Processes):
 		return fmt.Errorf("%w: processes differ from the build's", ErrRecordMismatch)
+	case !slices.Equal(b.Summary().Evidence, r.rec.Summary.Evidence):
+		return fmt.Errorf("%w: the summary names other evidence than the build holds", ErrRecordMismatch)
 	}
 	r.build, r.config = b, c
 	return nil

@@ -2,13 +2,19 @@ package release
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/sigstore/sigstore/pkg/signature"
 	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/slipway-dev/slipway/attest"
@@ -49,6 +55,15 @@ func sign(ctx context.Context, dst oras.Target, r *Release, s signature.Signer, 
 	if err := attest.Sign(ctx, dst, r.desc, s, ao); err != nil {
 		return err
 	}
+	for _, e := range r.build.Evidence() {
+		data, err := content.FetchAll(ctx, dst, e.Descriptor)
+		if err != nil {
+			return fmt.Errorf("evidence %s (%s): %w", e.Descriptor.Digest, e.Source, err)
+		}
+		if _, err := attest.Attest(ctx, dst, r.desc, e.PredicateType, json.RawMessage(data), s, ao); err != nil {
+			return fmt.Errorf("attest %s (%s): %w", e.Descriptor.Digest, e.Source, err)
+		}
+	}
 	if opts.SkipProvenance {
 		return nil
 	}
@@ -60,7 +75,10 @@ var gitCommitRE = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
 
 // Provenance returns the SLSA provenance v1 predicate of r, made from its
 // build record: the builder, the source at its revision, the declared
-// processes, and the build and config as inputs.
+// processes; as resolved dependencies the source at its revision, the
+// build and config, and every Go module the build's binaries were built
+// with; the invocation ID of the run that made the build; and the SBOM
+// as a byproduct.
 func Provenance(r *Release) *attest.Provenance {
 	b := r.build
 	src := b.Source()
@@ -113,6 +131,54 @@ func Provenance(r *Release) *attest.Provenance {
 		attest.ResourceDescriptor{Name: "build", MediaType: bd.MediaType, Digest: map[string]string{string(bd.Digest.Algorithm()): bd.Digest.Encoded()}},
 		attest.ResourceDescriptor{Name: "config", MediaType: cd.MediaType, Digest: map[string]string{string(cd.Digest.Algorithm()): cd.Digest.Encoded()}},
 	)
+	p.BuildDefinition.ResolvedDependencies = append(p.BuildDefinition.ResolvedDependencies, goModules(b)...)
+	if inv := b.Invocation(); inv != "" {
+		p.RunDetails.Metadata.InvocationID = inv
+	}
+	for _, e := range b.Evidence() {
+		if k := e.PredicateType; k == attest.PredicateCycloneDX || k == attest.PredicateSPDX {
+			d := e.Descriptor.Digest
+			p.RunDetails.Byproducts = append(p.RunDetails.Byproducts, attest.ResourceDescriptor{
+				Name: "sbom", MediaType: e.Descriptor.MediaType, Digest: map[string]string{string(d.Algorithm()): d.Encoded()},
+			})
+		}
+	}
+	return p
+}
+
+// goModules lists the Go modules the build's binaries were built with,
+// each once, in path order: its purl, and its go.sum hash as an in-toto
+// dirHash (the h1 hash in hex).
+func goModules(b *build.Build) []attest.ResourceDescriptor {
+	seen := map[string]bool{}
+	var out []attest.ResourceDescriptor
+	for _, bin := range b.Binaries() {
+		for _, d := range bin.Deps {
+			uri := attest.GoPURL(d.Path, d.Version)
+			if seen[uri] {
+				continue
+			}
+			seen[uri] = true
+			rd := attest.ResourceDescriptor{URI: uri}
+			if h, ok := strings.CutPrefix(d.Sum, "h1:"); ok {
+				if raw, err := base64.StdEncoding.DecodeString(h); err == nil && len(raw) == sha256.Size {
+					rd.Digest = map[string]string{"dirHash": hex.EncodeToString(raw)}
+				}
+			}
+			out = append(out, rd)
+		}
+	}
+	slices.SortFunc(out, func(a, b attest.ResourceDescriptor) int { return strings.Compare(a.URI, b.URI) })
+	return out
+}
+
+// provenanceSummary is what the summary says of the provenance Provenance
+// makes for b.
+func provenanceSummary(b *build.Build) *attest.ProvenanceSummary {
+	p := &attest.ProvenanceSummary{Builder: b.Builder(), Source: b.Source().Repository, Revision: b.Source().Revision}
+	if p.Builder == "" {
+		p.Builder = DefaultBuilderID
+	}
 	return p
 }
 

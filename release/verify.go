@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +38,12 @@ type Verified struct {
 //   - release: the manifest, record, config, build manifest, build record
 //     and every layer of the build hash to their digests and agree
 //     ([Load]);
+//   - summary: each piece of evidence the security summary names (SBOM,
+//     scans, VEX) is attested by a trusted key ([ErrMissingAttestation]),
+//     and the summary recomputed from those attestations, and from the
+//     provenance when one verified, equals the one in the record
+//     ([ErrSummaryMismatch]). Evidence attested later, such as a newer
+//     scan, is not part of the release's summary and does not fail it;
 //   - ledger: the release's version tag names it ([ErrNotOnLedger]); a
 //     head tag names the newest version ([ErrNotHead]); a version tag
 //     names its version ([ErrTagMismatch]); the previous release is
@@ -70,6 +77,9 @@ func Verify(ctx context.Context, src oras.ReadOnlyGraphTarget, ref string, trust
 	r, err := loadManifest(ctx, src, desc, raw) // the bytes whose digest the signatures name
 	if err != nil {
 		return nil, fail("release", digestErr(err))
+	}
+	if err := checkSummary(r, res.Attestations); err != nil {
+		return nil, fail("summary", err)
 	}
 	// The build's layers and the ledger are read at once; the first
 	// failure in this order is reported.
@@ -192,4 +202,114 @@ func parseVersionTag(tag string) (string, int, bool) {
 		return "", 0, false
 	}
 	return tag[:i], n, true
+}
+
+// checkSummary recomputes r's summary from the attestations that verified
+// and compares it with the one r's record holds.
+func checkSummary(r *Release, atts []attest.Evidence) error {
+	want := r.rec.Summary
+	byDigest := map[string]attest.Predicate{}
+	var prov *attest.Statement
+	for _, a := range atts {
+		st := a.Statement
+		if st == nil {
+			continue
+		}
+		if st.PredicateType == attest.PredicateSLSAProvenance && prov == nil {
+			prov = st
+		}
+		if k := attest.PredicateKind(st.PredicateType); k != "" {
+			byDigest[digest.FromBytes(st.Predicate).String()] = attest.Predicate{Type: k, Data: st.Predicate}
+		}
+	}
+	var preds []attest.Predicate
+	for _, e := range want.Evidence {
+		p, ok := byDigest[e.Digest]
+		if !ok || p.Type != e.PredicateType {
+			return fmt.Errorf("%w: evidence %s (%s) that the summary names is not attested by a trusted key", ErrMissingAttestation, e.Digest, e.PredicateType)
+		}
+		preds = append(preds, p)
+	}
+	got := &attest.Summary{}
+	if len(preds) > 0 {
+		var err error
+		if got, err = attest.Summarize(preds, r.build.Products()); err != nil {
+			return fmt.Errorf("%w: %w", ErrSummaryMismatch, err)
+		}
+	}
+	if diff := summaryDiff(want, *got); diff != "" {
+		return fmt.Errorf("%w: %s", ErrSummaryMismatch, diff)
+	}
+	if prov != nil && want.Provenance != nil {
+		var p attest.Provenance
+		if err := json.Unmarshal(prov.Predicate, &p); err != nil {
+			return fmt.Errorf("%w: provenance: %w", ErrMalformed, err)
+		}
+		if p.RunDetails.Builder.ID != want.Provenance.Builder {
+			return fmt.Errorf("%w: provenance builder is %q, the summary says %q", ErrSummaryMismatch, p.RunDetails.Builder.ID, want.Provenance.Builder)
+		}
+		var src struct {
+			Source struct {
+				Repository string `json:"repository"`
+				Revision   string `json:"revision"`
+			} `json:"source"`
+		}
+		if b, err := json.Marshal(p.BuildDefinition.ExternalParameters); err == nil {
+			_ = json.Unmarshal(b, &src)
+		}
+		if src.Source.Repository != want.Provenance.Source || src.Source.Revision != want.Provenance.Revision {
+			return fmt.Errorf("%w: provenance source is %q at %q, the summary says %q at %q", ErrSummaryMismatch,
+				src.Source.Repository, src.Source.Revision, want.Provenance.Source, want.Provenance.Revision)
+		}
+	}
+	return nil
+}
+
+// summaryDiff names the first part of the evidence-derived summary where
+// want and got differ, or returns "".
+func summaryDiff(want, got attest.Summary) string {
+	switch {
+	case !sameJSON(want.SBOM, got.SBOM):
+		return fmt.Sprintf("sbom: the record says %s, the evidence %s", sbomText(want.SBOM), sbomText(got.SBOM))
+	case (want.Vulnerabilities == nil) != (got.Vulnerabilities == nil):
+		return "vulnerabilities: one of the record and the evidence has scans, the other none"
+	case want.Vulnerabilities == nil:
+		return ""
+	}
+	w, g := want.Vulnerabilities, got.Vulnerabilities
+	for _, s := range attest.Severities {
+		if w.Open.Of(s) != g.Open.Of(s) {
+			return fmt.Sprintf("open %s vulnerabilities: the record says %d, the evidence %d", s, w.Open.Of(s), g.Open.Of(s))
+		}
+	}
+	switch {
+	case !sameJSON(w.Findings, g.Findings):
+		return "open findings differ from the evidence"
+	case !sameJSON(w.Suppressed, g.Suppressed):
+		return "suppressed findings differ from the evidence"
+	case !sameJSON(w.Scans, g.Scans):
+		return "scans differ from the evidence"
+	}
+	return ""
+}
+
+// sameJSON compares two values as the record stores them, where an empty
+// list and none are the same.
+func sameJSON(a, b any) bool {
+	x, errA := json.Marshal(a)
+	y, errB := json.Marshal(b)
+	norm := func(p []byte) string {
+		if s := string(p); s != "[]" {
+			return s
+		}
+		return "null"
+	}
+	return errA == nil && errB == nil && norm(x) == norm(y)
+}
+
+func sbomText(s *attest.SBOMSummary) string {
+	if s == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%s with %d components", s.Digest, s.Components)
 }

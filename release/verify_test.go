@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
 
 	"github.com/slipway-dev/slipway/attest"
 	"github.com/slipway-dev/slipway/build"
@@ -104,6 +105,7 @@ type tamper struct {
 	// provenance in both forms.
 	sign2      *release.SignOptions
 	unsigned   bool // v2 is not signed at all
+	evidence   bool // v2's build carries an SBOM, a scan and a VEX document
 	layoutOnly bool // edits blobs in place, which only a layout allows
 	// do tampers and returns the reference to verify.
 	do   func(t *testing.T, f *fixture) string
@@ -234,6 +236,29 @@ func tampers() []tamper {
 				require.NoError(t, f.dst.Tag(t.Context(), f.r1.Descriptor(), "prod-v2"))
 				return f.r2.Digest().String()
 			}},
+		{name: "lying summary, re-signed", evidence: true, want: release.ErrSummaryMismatch, cosign: "accept",
+			do: func(t *testing.T, f *fixture) string {
+				// The signer's own record hides the critical finding that the
+				// attested scan holds: counts and findings agree with each
+				// other, not with the evidence.
+				m, rec := manifestAndRecord(t, f, f.r2)
+				lie := bytes.Replace(rec, []byte(`"open":{"critical":1,`), []byte(`"open":{"critical":0,`), 1)
+				start := bytes.Index(lie, []byte(`{"id":"CVE-2026-1111"`))
+				end := bytes.Index(lie, []byte(`"severity":"critical"},`))
+				require.True(t, start > 0 && end > start, "the record lists the critical finding")
+				rec = append(lie[:start:start], lie[end+len(`"severity":"critical"},`):]...)
+				ref := f.repush(t, m, rec, "prod", "prod-v2")
+				f.signAll(t, ref)
+				return ref
+			}},
+		{name: "evidence not attested", evidence: true, unsigned: true, want: release.ErrMissingAttestation, cosign: "accept",
+			do: func(t *testing.T, f *fixture) string {
+				ctx := t.Context()
+				require.NoError(t, attest.Sign(ctx, f.dst, f.r2.Descriptor(), f.key, attest.SignOptions{}))
+				_, err := attest.Attest(ctx, f.dst, f.r2.Descriptor(), attest.PredicateSLSAProvenance, release.Provenance(f.r2), f.key, attest.SignOptions{})
+				require.NoError(t, err)
+				return "prod"
+			}},
 		{name: "unknown major version", unsigned: true, want: release.ErrUnknownVersion, cosign: "accept",
 			do: func(t *testing.T, f *fixture) string {
 				m, rec := manifestAndRecord(t, f, f.r2)
@@ -296,6 +321,9 @@ func newFixture(t *testing.T, dst graphTarget, dir string, row tamper) *fixture 
 	f := &fixture{dst: dst, key: newKey(t), layout: dir}
 	f.b1 = newBuild(t, dst, "shop", "v1")
 	f.b2 = newBuild(t, dst, "shop", "v2")
+	if row.evidence {
+		f.b2 = newEvidenceBuild(t, dst, "shop", "v2")
+	}
 	var err error
 	f.r1, err = release.New(ctx, dst, f.b1, newConfig(t, "shop", "prod", "info"), release.Options{Created: at(1), Signer: f.key})
 	require.NoError(t, err)
@@ -340,6 +368,23 @@ func (f *fixture) repush(t *testing.T, m ocispec.Manifest, recRaw []byte, tags .
 		require.NoError(t, f.dst.Tag(ctx, desc, tag))
 	}
 	return tags[0]
+}
+
+// signAll signs the release ref names with the trusted key as release.Sign
+// would: a signature, each piece of its build's evidence, and provenance.
+func (f *fixture) signAll(t *testing.T, ref string) {
+	ctx := t.Context()
+	desc, err := f.dst.Resolve(ctx, ref)
+	require.NoError(t, err)
+	require.NoError(t, attest.Sign(ctx, f.dst, desc, f.key, attest.SignOptions{}))
+	for _, e := range f.b2.Evidence() {
+		data, err := content.FetchAll(ctx, f.dst, e.Descriptor)
+		require.NoError(t, err)
+		_, err = attest.Attest(ctx, f.dst, desc, e.PredicateType, json.RawMessage(data), f.key, attest.SignOptions{})
+		require.NoError(t, err)
+	}
+	_, err = attest.Attest(ctx, f.dst, desc, attest.PredicateSLSAProvenance, release.Provenance(f.r2), f.key, attest.SignOptions{})
+	require.NoError(t, err)
 }
 
 // overwrite replaces the bytes of blob d in the layout.

@@ -5,6 +5,9 @@
 // (plain variables and a secret reference, never a secret value), signed
 // with a key it generates into the demo directory, prints the
 // environment's history, and verifies the head release with the public key.
+// The build carries evidence: an SBOM generated from the binary's build
+// info, a demo scan report and a VEX statement, which every release
+// attests and summarizes.
 //
 //	go run ./examples/quickstart
 //
@@ -19,6 +22,7 @@
 // fixed here; a deploy tool passes time.Now()). Look at the result with the
 // slipway and oras CLIs:
 //
+//	go run ./examples/slipway inspect --oci-layout ./slipway-demo:prod
 //	go run ./examples/slipway verify --oci-layout --key slipway-demo/keys/slipway.pub ./slipway-demo:prod
 //	go run ./examples/slipway history --oci-layout ./slipway-demo:prod
 //	go run ./examples/slipway diff --oci-layout ./slipway-demo:prod-v1 prod-v2
@@ -78,6 +82,41 @@ func main() {
 }
 `
 	goMod     = "module example.invalid/shop\n\ngo 1.26\n"
+	// scanReport is a demo scan of bin/shop in Trivy's JSON format, with
+	// made-up findings in the standard library it links.
+	scanReport = `{
+  "SchemaVersion": 2,
+  "CreatedAt": "2026-01-01T00:10:00Z",
+  "ArtifactName": "bin/shop",
+  "ArtifactType": "filesystem",
+  "Results": [{
+    "Target": "bin/shop", "Class": "lang-pkgs", "Type": "gobinary",
+    "Vulnerabilities": [
+      {"VulnerabilityID": "CVE-2026-0001", "PkgName": "stdlib", "PkgIdentifier": {"PURL": "pkg:golang/stdlib"},
+       "InstalledVersion": "%[1]s", "FixedVersion": "%[1]s.1", "Severity": "HIGH",
+       "Title": "demo: net/http reads too much of a request header"},
+      {"VulnerabilityID": "CVE-2026-0002", "PkgName": "stdlib", "PkgIdentifier": {"PURL": "pkg:golang/stdlib"},
+       "InstalledVersion": "%[1]s", "Severity": "MEDIUM",
+       "Title": "demo: a slow path in archive/zip"}
+    ]
+  }]
+}
+`
+	// vexDoc says that shop never reaches the archive/zip flaw.
+	vexDoc = `{
+  "@context": "https://openvex.dev/ns/v0.2.0",
+  "@id": "https://example.invalid/acme/shop/vex/1",
+  "author": "security@example.invalid",
+  "timestamp": "2026-01-01T00:20:00Z",
+  "version": 1,
+  "statements": [{
+    "vulnerability": {"name": "CVE-2026-0002"},
+    "products": [{"@id": "pkg:golang/example.invalid/shop", "subcomponents": [{"@id": "pkg:golang/stdlib"}]}],
+    "status": "not_affected",
+    "justification": "vulnerable_code_not_in_execute_path"
+  }]
+}
+`
 	indexHTML = "<!doctype html><title>shop</title><h1>shop</h1>\n"
 	procfile  = "web: bin/shop\n"
 	// prodJSON is the config of the app in prod, as people write it.
@@ -143,12 +182,23 @@ func run(ctx context.Context, layoutDir string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Evidence beside the files: a scan report and a VEX document. The
+	// SBOM is generated from the Go binary's build info.
+	scanFile, vexFile := filepath.Join(work, "trivy.json"), filepath.Join(work, "shop.openvex.json")
+	if err := os.WriteFile(scanFile, fmt.Appendf(nil, scanReport, strings.TrimPrefix(runtime.Version(), "go")), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(vexFile, []byte(vexDoc), 0o644); err != nil {
+		return err
+	}
 	b, err := build.New(ctx, store, "shop", build.Spec{
 		Dir:       app,
 		Source:    build.Source{Repository: "https://example.invalid/acme/shop", Revision: "4f1c2e9d0b8a7c6e5f4d3c2b1a09f8e7d6c5b4a3"},
-		Builder:   "slipway quickstart",
+		Builder:   "https://example.invalid/acme/shop/ci",
 		Processes: procs,
 		Created:   time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		Scans:     []build.Scan{{Path: scanFile}},
+		VEX:       []string{vexFile},
 	}, build.Options{Tags: []string{"build"}})
 	if err != nil {
 		return err
@@ -166,6 +216,17 @@ func run(ctx context.Context, layoutDir string, out io.Writer) error {
 	}
 	for _, e := range b.Entries() {
 		fmt.Fprintf(out, "   file          %-18s %v %8d bytes  %.19s…\n", e.Path, e.Mode, e.Size, e.Digest)
+	}
+	sum := b.Summary()
+	fmt.Fprintf(out, "   sbom          CycloneDX, %d components, generated from the binary's build info  %.19s…\n", sum.SBOM.Components, sum.SBOM.Digest)
+	vulns := sum.Vulnerabilities
+	fmt.Fprintf(out, "   scan          %s: open critical %d, high %d, medium %d, low %d, unknown %d\n", vulns.Scans[0].Scanner.Name,
+		vulns.Open.Critical, vulns.Open.High, vulns.Open.Medium, vulns.Open.Low, vulns.Open.Unknown)
+	for _, f := range vulns.Findings {
+		fmt.Fprintf(out, "   open          %s %s in %s %s, fixed in %s\n", f.ID, f.Severity, f.Package, f.Installed, f.Fixed)
+	}
+	for _, x := range vulns.Suppressed {
+		fmt.Fprintf(out, "   suppressed    %s %s by VEX: %s (%s), says %s\n", x.ID, x.Severity, x.Status, x.Justification, x.Author)
 	}
 
 	// 4. Read it back as any consumer would: every check of the format.
@@ -258,8 +319,19 @@ func run(ctx context.Context, layoutDir string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "9. verified prod with the public key: v%d, %d signatures, %d attestations (%s), every blob and the ledger checked\n",
-		v.Release.Version(), len(v.Signatures), len(v.Attestations), v.Attestations[0].Statement.PredicateType)
+	var types []string
+	for _, a := range v.Attestations {
+		if !slices.Contains(types, a.Statement.PredicateType) {
+			types = append(types, a.Statement.PredicateType)
+		}
+	}
+	slices.Sort(types)
+	fmt.Fprintf(out, "9. verified prod with the public key: v%d, %d signatures, %d attestations, every blob and the ledger checked;\n",
+		v.Release.Version(), len(v.Signatures), len(v.Attestations))
+	fmt.Fprintf(out, "   its summary recomputed from the attested evidence matches the signed one. Attested, each as a bundle and a legacy tag:\n")
+	for _, t := range types {
+		fmt.Fprintf(out, "   attestation   %s\n", t)
+	}
 	_, other, err := attest.GenerateKey()
 	if err != nil {
 		return err
@@ -273,7 +345,8 @@ func run(ctx context.Context, layoutDir string, out io.Writer) error {
 		return fmt.Errorf("a release verified with a key that never signed it: %v", err)
 	}
 	fmt.Fprintf(out, "   with a key that did not sign it, verification fails: untrusted key\n")
-	fmt.Fprintf(out, "next: go run ./examples/slipway verify --oci-layout --key %s %s:prod\n", filepath.Join(keyDir, "slipway.pub"), layoutDir)
+	fmt.Fprintf(out, "next: go run ./examples/slipway inspect --oci-layout %s:prod\n", layoutDir)
+	fmt.Fprintf(out, "      go run ./examples/slipway verify --oci-layout --key %s %s:prod\n", filepath.Join(keyDir, "slipway.pub"), layoutDir)
 	fmt.Fprintf(out, "      go run ./examples/slipway history --oci-layout %s:prod\n", layoutDir)
 	fmt.Fprintf(out, "      go run ./examples/slipway diff --oci-layout %s:prod-v1 prod-v2\n", layoutDir)
 	fmt.Fprintf(out, "      oras pull --oci-layout %s:build -o out\n", layoutDir)

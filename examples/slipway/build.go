@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	"github.com/spf13/cobra"
@@ -25,14 +26,22 @@ type buildFlags struct {
 	processes   []build.Process // --process and --admin, in command-line order
 	tars        []string
 	image       string
+	invocation  string
+	sbom        string
+	scans       []string
+	vex         []string
+	scanTime    string
 	concurrency int
 	plainHTTP   bool
 	ociLayout   bool
 	noProgress  bool
+
+	getenv      func(string) string // os.Getenv; tests give their own
+	builderFrom string              // where the builder ID came from: "--builder" or a CI system's name
 }
 
 func newBuildCmd() *cobra.Command {
-	var f buildFlags
+	f := buildFlags{getenv: os.Getenv}
 	cmd := &cobra.Command{
 		Use:   "build --dir DIR --app NAME [flags] REF",
 		Short: "Store a directory tree as a build of an app",
@@ -86,7 +95,12 @@ Exit status: 0 if the build is stored, 2 on bad input or any other error.`,
 	fl.StringVar(&f.source, "source", "", "the source repository's `URL`, e.g. https://github.com/acme/shop")
 	fl.StringVar(&f.revision, "revision", "", "the source revision `REV` (commit ID); Go binaries in DIR fill it in if empty")
 	fl.BoolVar(&f.dirty, "dirty", false, "record that the source tree had uncommitted changes")
-	fl.StringVar(&f.builder, "builder", "", "who or what made the build: an `ID` such as a CI job URI")
+	fl.StringVar(&f.builder, "builder", "", "who or what made the build: an `ID` such as a CI job URI (default: from the GitHub Actions or GitLab CI environment)")
+	fl.StringVar(&f.invocation, "invocation", "", "the `URL` of the run that makes the build (default: from the CI environment)")
+	fl.StringVar(&f.sbom, "sbom", "", "store the CycloneDX or SPDX JSON SBOM in `FILE` (default: generated from the Go binaries in DIR)")
+	fl.StringArrayVar(&f.scans, "scan", nil, "store the vulnerability scan report in `FILE`: Trivy, Grype or SARIF JSON, or govulncheck -json (repeatable)")
+	fl.StringVar(&f.scanTime, "scan-time", "", "when the scans finished, RFC 3339 (default: what each report says, else the build's creation time)")
+	fl.StringArrayVar(&f.vex, "vex", nil, "apply and store the OpenVEX document in `FILE` (repeatable)")
 	fl.StringArrayVar(&f.tars, "tar", nil, "pack `SUBDIR` of DIR as one tar+gzip layer (repeatable)")
 	fl.StringVar(&f.image, "image", "", "adopt the container image with this `DIGEST`, already in the target")
 	fl.IntVar(&f.concurrency, "concurrency", 0, "store `N` files at once (0: the library's default)")
@@ -124,7 +138,7 @@ func (f *buildFlags) run(ctx context.Context, ref string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	report(stdout, b, opts.Tags, dst.ref(b.Digest()))
+	report(stdout, b, opts.Tags, f.builderFrom, dst.ref(b.Digest()))
 	return nil
 }
 
@@ -144,14 +158,44 @@ func (f *buildFlags) spec() (build.Spec, error) {
 			return build.Spec{}, fmt.Errorf("--procfile %s: %w", f.procfile, err)
 		}
 	}
-	return build.Spec{
-		Dir:       f.dir,
-		Tar:       f.tars,
-		Image:     digest.Digest(f.image),
-		Source:    build.Source{Repository: f.source, Revision: f.revision, Dirty: f.dirty},
-		Builder:   f.builder,
-		Processes: append(procs, f.processes...),
-	}, nil
+	spec := build.Spec{
+		Dir:        f.dir,
+		Tar:        f.tars,
+		Image:      digest.Digest(f.image),
+		Source:     build.Source{Repository: f.source, Revision: f.revision, Dirty: f.dirty},
+		Builder:    f.builder,
+		Invocation: f.invocation,
+		Processes:  append(procs, f.processes...),
+		SBOM:       f.sbom,
+		VEX:        f.vex,
+	}
+	var finished time.Time
+	if f.scanTime != "" {
+		t, err := time.Parse(time.RFC3339, f.scanTime)
+		if err != nil {
+			return build.Spec{}, fmt.Errorf("--scan-time %q: want an RFC 3339 time such as 2026-01-02T15:04:05Z", f.scanTime)
+		}
+		finished = t
+	}
+	for _, p := range f.scans {
+		spec.Scans = append(spec.Scans, build.Scan{Path: p, Finished: finished})
+	}
+	f.builderFrom = "--builder"
+	if ci, ok := build.DetectCI(f.getenv); ok {
+		if spec.Builder == "" {
+			spec.Builder, f.builderFrom = ci.Builder, ci.Name
+		}
+		if spec.Invocation == "" {
+			spec.Invocation = ci.Invocation
+		}
+		if spec.Source.Repository == "" && spec.Source.Revision == "" {
+			spec.Source.Repository, spec.Source.Revision = ci.Repository, ci.Revision
+		}
+	}
+	if spec.Builder == "" {
+		f.builderFrom = ""
+	}
+	return spec, nil
 }
 
 // checkSource refuses a --source that is not an absolute URL. A URL that
@@ -188,7 +232,8 @@ func (p processFlag) String() string { return "" }
 func (p processFlag) Type() string   { return "NAME=COMMAND" }
 
 // report writes what was stored, a few lines, the last one ref.
-func report(w io.Writer, b *build.Build, tags []string, ref string) {
+// builderFrom says where the builder ID came from.
+func report(w io.Writer, b *build.Build, tags []string, builderFrom, ref string) {
 	var files, links, dirs int
 	var size int64
 	for _, e := range b.Entries() {
@@ -227,6 +272,10 @@ func report(w io.Writer, b *build.Build, tags []string, ref string) {
 	if ps := b.Processes(); len(ps) > 0 {
 		fmt.Fprintf(w, "Processes: %s\n", processList(ps))
 	}
+	if id := b.Builder(); id != "" {
+		fmt.Fprintf(w, "Builder: %s (from %s)\n", id, builderFrom)
+	}
+	reportEvidence(w, b)
 	if len(tags) > 0 {
 		fmt.Fprintf(w, "Tags: %s\n", strings.Join(tags, ", "))
 	}

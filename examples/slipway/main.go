@@ -12,6 +12,7 @@
 //	slipway diff [flags] REF1 REF2
 //	slipway keygen --out DIR
 //	slipway verify --key PUB [flags] REF
+//	slipway inspect [flags] REF
 //
 // REF is HOST[:PORT]/REPO[:TAG] for a registry, or DIR[:TAG] with
 // --oci-layout; history and diff also take HOST[:PORT]/REPO@DIGEST and
@@ -106,7 +107,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		args = []string{} // cobra reads os.Args when given nil
 	}
 	root.SetArgs(args)
-	root.AddCommand(newBuildCmd(), newReleaseCmd(), newHistoryCmd(), newRollbackCmd(), newDiffCmd(), newKeygenCmd(), newVerifyCmd())
+	root.AddCommand(newBuildCmd(), newReleaseCmd(), newHistoryCmd(), newRollbackCmd(), newDiffCmd(), newKeygenCmd(), newVerifyCmd(), newInspectCmd())
 
 	cmd, err := root.ExecuteContextC(ctx)
 	switch {
