@@ -81,7 +81,7 @@ func main() {
 	http.ListenAndServe(":"+os.Getenv("PORT"), nil)
 }
 `
-	goMod     = "module example.invalid/shop\n\ngo 1.26\n"
+	goMod = "module example.invalid/shop\n\ngo 1.26\n"
 	// scanReport is a demo scan of bin/shop in Trivy's JSON format, with
 	// made-up findings in the standard library it links.
 	scanReport = `{
