@@ -1,15 +1,19 @@
 package release_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"oras.land/oras-go/v2/content/memory"
+	"oras.land/oras-go/v2/errdef"
 
 	"github.com/slipway-dev/slipway/attest"
 	"github.com/slipway-dev/slipway/build"
@@ -172,4 +176,37 @@ func TestCosignVerifiesEvidence(t *testing.T) {
 		})
 	}
 	assert.Empty(t, cosign.Egress(), "cosign reached beyond loopback")
+}
+
+// TestNewRefusesALyingBuild: a build whose record hides a finding its
+// evidence holds is not released, so no signer signs its summary.
+func TestNewRefusesALyingBuild(t *testing.T) {
+	ctx := t.Context()
+	dst := memory.New()
+	b := newEvidenceBuild(t, dst, "shop", "v1")
+	rec, recDesc := b.Record()
+	lie := bytes.Replace(rec, []byte(`"open":{"critical":1,`), []byte(`"open":{"critical":0,`), 1)
+	start := bytes.Index(lie, []byte(`{"id":"CVE-2026-1111"`))
+	end := bytes.Index(lie, []byte(`"severity":"critical"},`))
+	require.True(t, start > 0 && end > start)
+	lie = append(lie[:start:start], lie[end+len(`"severity":"critical"},`):]...)
+
+	var m ocispec.Manifest
+	require.NoError(t, json.Unmarshal(b.Manifest(), &m))
+	m.Config = ocispec.Descriptor{MediaType: recDesc.MediaType, Digest: digest.FromBytes(lie), Size: int64(len(lie))}
+	require.NoError(t, dst.Push(ctx, m.Config, bytes.NewReader(lie)))
+	raw, err := json.Marshal(m)
+	require.NoError(t, err)
+	desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(raw), Size: int64(len(raw))}
+	require.NoError(t, dst.Push(ctx, desc, bytes.NewReader(raw)))
+	require.NoError(t, dst.Tag(ctx, desc, "lying"))
+	lying, err := build.Load(ctx, dst, "lying")
+	require.NoError(t, err, "the record is well formed; only its evidence tells the lie")
+	assert.Equal(t, 0, lying.Summary().Vulnerabilities.Open.Critical)
+
+	_, err = release.New(ctx, dst, lying, newConfig(t, "shop", "prod", "info"), release.Options{Created: at(1), Signer: newKey(t)})
+	assert.ErrorIs(t, err, release.ErrSummaryMismatch)
+	assert.ErrorContains(t, err, "open critical vulnerabilities: the record says 0, the evidence 1")
+	_, err = dst.Resolve(ctx, "prod")
+	assert.ErrorIs(t, err, errdef.ErrNotFound, "nothing is on the ledger")
 }

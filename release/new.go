@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,7 +14,10 @@ import (
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/errdef"
 
+	"github.com/slipway-dev/slipway/attest"
 	"github.com/slipway-dev/slipway/build"
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/internal/artifact"
@@ -123,6 +127,9 @@ func publish(ctx context.Context, dst oras.Target, b *build.Build, c *config.Con
 			return nil, fmt.Errorf("%w: %s (%s)", ErrMissingBuild, b.Digest(), d.Digest)
 		}
 	}
+	if err := checkBuildSummary(ctx, dst, b); err != nil {
+		return nil, fmt.Errorf("build %s: %w", b.Digest(), err)
+	}
 	if err := artifact.PushBytes(ctx, dst, c.Descriptor(), c.Bytes()); err != nil {
 		return nil, fmt.Errorf("push config %s: %w", c.Digest(), err)
 	}
@@ -225,3 +232,32 @@ func descriptorOf(raw []byte) ocispec.Descriptor {
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// checkBuildSummary recomputes b's summary from its stored evidence, so
+// that no release copies a summary its build's evidence does not support:
+// [Verify] would reject it later, after it was signed.
+func checkBuildSummary(ctx context.Context, src content.Fetcher, b *build.Build) error {
+	ev := b.Evidence()
+	if len(ev) == 0 {
+		return nil
+	}
+	preds := make([]attest.Predicate, len(ev))
+	for i, e := range ev {
+		data, err := content.FetchAll(ctx, src, e.Descriptor)
+		if err != nil {
+			if errors.Is(err, errdef.ErrNotFound) {
+				err = fmt.Errorf("%w: %w", ErrMissingBuild, err)
+			}
+			return fmt.Errorf("evidence %s (%s): %w", e.Descriptor.Digest, e.Source, err)
+		}
+		preds[i] = attest.Predicate{Type: e.PredicateType, Data: data}
+	}
+	got, err := attest.Summarize(preds, b.Products())
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrSummaryMismatch, err)
+	}
+	if diff := summaryDiff(b.Summary(), *got); diff != "" {
+		return fmt.Errorf("%w: the build's own summary: %s", ErrSummaryMismatch, diff)
+	}
+	return nil
+}
