@@ -31,6 +31,17 @@
 // untrusted bytes within size limits ([MaxEnvelopeSize],
 // [MaxStatementSize]) and check form only.
 //
+// Evidence: [ParseSBOM] reads CycloneDX and SPDX JSON SBOMs and [GoSBOM]
+// makes a CycloneDX 1.6 SBOM from Go build info; [ParseScan] reads Trivy,
+// Grype, govulncheck and SARIF reports into normalized [Finding]s and
+// [NewVulnPredicate] wraps one as cosign's vulnerability predicate;
+// [ParseVEX] reads OpenVEX v0.2.0 documents and [ApplyVEX] applies their
+// statements. [Summarize] computes a [Summary] from such predicates: a
+// verifier recomputes it from the attested evidence and compares. Every
+// reader of evidence bounds its input ([MaxEvidenceSize]) and reports a
+// [*ParseError] naming the file, line, column and JSON path of a fault
+// (docs/format.md, "Evidence and the security summary").
+//
 // Statements are byte for byte deterministic; ECDSA signatures are not.
 // The bytes written, what verification checks in which order and the error
 // of each failure are described in docs/format.md, "Signatures and

@@ -12,6 +12,14 @@
 // container image made by other tools: the image becomes the manifest's
 // subject.
 //
+// A build may carry evidence ([Spec.SBOM], [Spec.Scans], [Spec.VEX]): an
+// SBOM (generated from the Go binaries' build info when none is given),
+// vulnerability scans and VEX documents, each checked before anything is
+// stored and kept as an untitled layer, ready to be attested about every
+// release of the build. [Build.Summary] says what they add up to: open and
+// suppressed vulnerabilities, the SBOM's size. [DetectCI] reads the
+// builder and invocation from a GitHub Actions or GitLab CI environment.
+//
 // The shortest flow:
 //
 //	store, _ := build.OpenLayout(ctx, "slipway-demo")

@@ -30,15 +30,17 @@
 //
 // With [Options.Signer], [New] and [Rollback] sign a release before its
 // version tag is written, so no reader finds it on the ledger unsigned;
-// [Sign] signs one already there. A signature and SLSA provenance
-// ([Provenance], made from the build record) are written as sigstore
-// bundle referrers and as cosign's legacy tags, so cosign verify and
+// [Sign] signs one already there. A signature, SLSA provenance
+// ([Provenance], made from the build record) and every piece of the
+// build's evidence (SBOM, scans, VEX) are written as sigstore bundle
+// referrers and as cosign's legacy tags, so cosign verify and
 // verify-attestation accept them (package attest). [Verify] checks, in
-// order and failing closed, the signature and required attestations, every
-// blob of the release and its build, and the release's tags and its link
-// to the one before; each failure is a [*VerifyError] naming the check and
-// wrapping a sentinel for [errors.Is] ([ErrNotSigned], [ErrUntrustedKey],
-// [ErrDigestMismatch], [ErrNotOnLedger], …).
+// order and failing closed, the signature and required attestations, the
+// security summary recomputed from the attested evidence ([ErrSummaryMismatch]),
+// every blob of the release and its build, and the release's tags and its
+// link to the one before; each failure is a [*VerifyError] naming the
+// check and wrapping a sentinel for [errors.Is] ([ErrNotSigned],
+// [ErrUntrustedKey], [ErrDigestMismatch], [ErrNotOnLedger], …).
 //
 // The format, the guarantees per kind of store, and what verification
 // checks and returns for each kind of tampering are described in
