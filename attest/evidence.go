@@ -140,7 +140,13 @@ func jsonError(source string, data []byte, err error) *ParseError {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		pe.Line, pe.Column = lineColumn(data, syn.Offset)
+		// Offset counts the offending byte: point at it, or past the
+		// end when the input ended too soon.
+		off := syn.Offset
+		if off > 0 && off <= int64(len(data)) && !strings.HasPrefix(syn.Error(), "unexpected end") {
+			off--
+		}
+		pe.Line, pe.Column = lineColumn(data, off)
 		pe.Err = fmt.Errorf("%w: invalid JSON: %s", ErrMalformed, syn.Error())
 	case errors.As(err, &typ):
 		pe.Line, pe.Column = lineColumn(data, typ.Offset)

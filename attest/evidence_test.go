@@ -59,9 +59,9 @@ func TestJSONErrorsGiveThePlace(t *testing.T) {
 	require.Error(t, err)
 	pe := jsonError("scan.json", data, err)
 	assert.Equal(t, 3, pe.Line)
-	assert.Equal(t, 15, pe.Column)
+	assert.Equal(t, 14, pe.Column)
 	assert.ErrorIs(t, pe, ErrMalformed)
-	assert.True(t, strings.HasPrefix(pe.Error(), "scan.json:3:15: "), pe.Error())
+	assert.True(t, strings.HasPrefix(pe.Error(), "scan.json:3:14: "), pe.Error())
 
 	var typed struct {
 		A struct {

@@ -300,13 +300,13 @@ func TestParseScanMalformed(t *testing.T) {
 		// Syntax and type errors point just past the offending byte or value
 		// (jsonError; the '}' here is the 64th byte of line 6); errors about
 		// a value point at its start.
-		{"fixture", string(readScanFixture(t, "bad-malformed.json")), 6, 65, "", "invalid character '}'"},
+		{"fixture", string(readScanFixture(t, "bad-malformed.json")), 6, 64, "", "invalid character '}'"},
 		// An unknown severity word: the message names the file, line, column and path.
 		{"bad-severity", string(readScanFixture(t, "bad-severity.json")), 20, 23,
 			"Results[0].Vulnerabilities[1].Severity", `bad-severity.json:20:23: Results[0].Vulnerabilities[1].Severity: malformed evidence: unknown severity "SEVERE"`},
 		{"empty", "  \n", 2, 1, "", "empty input"},
 		{"truncated", `{"SchemaVersion":2,"Results":[`, 1, 31, "", "truncated JSON"},
-		{"trailing data", `{"SchemaVersion":2,"Results":[]} {}`, 1, 35, "", "after top-level value"},
+		{"trailing data", `{"SchemaVersion":2,"Results":[]} {}`, 1, 34, "", "after top-level value"},
 		{"wrong type", "{\"SchemaVersion\":2,\n\"Results\":[{\"Vulnerabilities\":[{\"Severity\":3}]}]}", 2, 45, "Results.Vulnerabilities.Severity", "is JSON number, want string"},
 		{"no vulnerability ID", "{\"SchemaVersion\":2,\"Results\":[{\"Vulnerabilities\":[\n{\"VulnerabilityID\":\"\",\"Severity\":\"LOW\"}]}]}", 2, 20,
 			"Results[0].Vulnerabilities[0].VulnerabilityID", "vulnerability ID is missing"},
@@ -316,11 +316,11 @@ func TestParseScanMalformed(t *testing.T) {
 		{"grype time", `{"matches":[],"descriptor":{"timestamp":"2026-13-01T00:00:00Z"}}`, 1, 41, "descriptor.timestamp", "not RFC 3339"},
 		{"govulncheck scan level", "{\"config\":{\"scan_level\":\"function\"}}", 1, 25, "[0].config.scan_level", `scan level "function"`},
 		{"govulncheck message not an object", "{\"config\":{}}\n[1]", 2, 1, "[1]", "must be a JSON object"},
-		{"govulncheck syntax", "{\"config\":{}}\n{\"osv\":{\"id\":}}", 2, 15, "", "invalid character '}'"},
+		{"govulncheck syntax", "{\"config\":{}}\n{\"osv\":{\"id\":}}", 2, 14, "", "invalid character '}'"},
 		{"govulncheck wrong type", "{\"config\":{}}\n{\"osv\":{\"id\":\"GO-2026-0001\",\n\"aliases\":\"CVE-2026-1000\"}}", 3, 26, "[1].osv.aliases", "is JSON string, want []string"},
 		{"govulncheck no osv", "{\"config\":{}}\n{\"finding\":{\"osv\":\"\",\"trace\":[{\"module\":\"m\"}]}}", 2, 19, "[1].finding.osv", "OSV ID is missing"},
 		{"govulncheck no trace", "{\"config\":{}}\n{\"finding\":{\"osv\":\"GO-2026-0001\"}}", 2, 1, "[1].finding.trace", "module of the first frame is missing"},
-		{"govulncheck array trailing", `[{"config":{}}] x`, 1, 18, "", "after top-level value"},
+		{"govulncheck array trailing", `[{"config":{}}] x`, 1, 17, "", "after top-level value"},
 		{"sarif level", `{"version":"2.1.0","runs":[{"results":[{"ruleId":"R","level":"fatal"}]}]}`, 1, 62, "runs[0].results[0].level", `SARIF level "fatal"`},
 		{"sarif default level", `{"version":"2.1.0","runs":[{"tool":{"driver":{"rules":[{"id":"R","defaultConfiguration":{"level":"loud"}}]}},"results":[{"ruleId":"R"}]}]}`, 1, 98,
 			"runs[0].tool.driver.rules[0].defaultConfiguration.level", `SARIF level "loud"`},

@@ -133,7 +133,7 @@ func TestParseVEXBadFixtures(t *testing.T) {
 			`statements[1].status: malformed evidence: unknown status "maybe": want not_affected, affected, fixed or under_investigation`},
 		{"bad-not-affected-no-justification.openvex.json", attest.ErrMalformed, "statements[0].justification", 8, 5,
 			"statements[0].justification: malformed evidence: status not_affected needs a justification or an impact_statement"},
-		{"bad-malformed.openvex.json", attest.ErrMalformed, "", 11, 6,
+		{"bad-malformed.openvex.json", attest.ErrMalformed, "", 11, 5,
 			"malformed evidence: invalid JSON: invalid character '}' looking for beginning of object key string"},
 		{"bad-unknown-context.openvex.json", attest.ErrUnknownFormat, "@context", 2, 15,
 			`@context: unknown evidence format: @context "https://www.w3.org/2018/credentials/v1" is not OpenVEX: want https://openvex.dev/ns or https://openvex.dev/ns/v…`},
