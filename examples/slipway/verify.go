@@ -105,6 +105,9 @@ func (f *verifyFlags) run(ctx context.Context, ref string, stdout, stderr io.Wri
 	if len(v.Attestations) > 0 {
 		fmt.Fprintf(stdout, "Attestations: %s\n", evidenceSummary(v.Attestations, true))
 	}
+	if line := summaryLine(r.Summary()); line != "" {
+		fmt.Fprintf(stdout, "Summary: %s (recomputed from the attested evidence)\n", line)
+	}
 	fmt.Fprintf(stdout, "Build: %s\n", src.ref(r.Build().Digest()))
 	if prev, ok := r.Previous(); ok {
 		fmt.Fprintf(stdout, "Ledger: %s follows v%d %s\n", r.Tag(), r.Version()-1, src.ref(prev.Digest))
@@ -170,18 +173,44 @@ func reason(err error) string {
 // evidenceSummary describes verified evidence: forms and key IDs, and
 // with types, the predicate types.
 func evidenceSummary(es []attest.Evidence, types bool) string {
-	var parts []string
-	seen := map[string]bool{}
+	type group struct{ what, key string }
+	forms := map[group][]string{}
+	var order []group
 	for _, e := range es {
-		s := e.Form + " by key " + e.KeyID
+		g := group{key: e.KeyID}
 		if types {
-			s = e.Statement.PredicateType + " (" + s + ")"
+			g.what = e.Statement.PredicateType
 		}
-		if !seen[s] {
-			seen[s] = true
-			parts = append(parts, s)
+		if _, ok := forms[g]; !ok {
+			order = append(order, g)
 		}
+		if !slices.Contains(forms[g], e.Form) {
+			forms[g] = append(forms[g], e.Form)
+		}
+	}
+	parts := make([]string, 0, len(order))
+	for _, g := range order {
+		fs := forms[g]
+		slices.Sort(fs)
+		s := strings.Join(fs, " and ") + " by key " + g.key
+		if types {
+			s = g.what + " (" + s + ")"
+		}
+		parts = append(parts, s)
 	}
 	slices.Sort(parts)
 	return strings.Join(parts, ", ")
+}
+
+// summaryLine says in one line what a verified release's evidence adds up
+// to, or "" when it has none.
+func summaryLine(s attest.Summary) string {
+	var parts []string
+	if v := s.Vulnerabilities; v != nil {
+		parts = append(parts, "open "+countsLine(v.Open), fmt.Sprintf("%d suppressed by VEX", len(v.Suppressed)))
+	}
+	if sb := s.SBOM; sb != nil {
+		parts = append(parts, fmt.Sprintf("SBOM of %s", count(int64(sb.Components), "component", "components")))
+	}
+	return strings.Join(parts, "; ")
 }

@@ -61,7 +61,7 @@ func TestReleaseSignVerify(t *testing.T) {
 
 			out = mustRun(t, "verify", p.flag, "--key", filepath.Join(keys, "slipway.pub"), p.repo+":prod")
 			assert.Contains(t, out, "Verified shop v2 in prod\n")
-			assert.Contains(t, out, "Signatures: bundle by key ")
+			assert.Contains(t, out, "Signatures: bundle and legacy by key ")
 			assert.Contains(t, out, "Attestations: "+attest.PredicateSLSAProvenance)
 			assert.Contains(t, out, "Ledger: prod-v2 follows v1 "+r1+"\n")
 			assert.Equal(t, r2, lastLine(t, out))
