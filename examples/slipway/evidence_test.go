@@ -86,6 +86,9 @@ func evidencePlaces(t *testing.T) []namedPlace {
 // appTreeSize is the number of bytes of the files of appTree.
 const appTreeSize = 64<<10 + 16<<10 + len("<h1>shop</h1>\n")
 
+// TestBuildEvidence: build --sbom --scan --vex, into a layout and each test
+// registry, reports the SBOM, the scans and the open vulnerabilities, and
+// stores the evidence and the summary it makes.
 func TestBuildEvidence(t *testing.T) {
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	t.Setenv("SOURCE_DATE_EPOCH", sourceDateEpoch)
@@ -144,6 +147,7 @@ Tags: v1
 	}
 }
 
+// findingIDs lists the IDs of findings, in their order.
 func findingIDs(findings []attest.Finding) []string {
 	var out []string
 	for _, f := range findings {
