@@ -44,7 +44,7 @@ type Spec struct {
 	// used, and if that is unset, the Unix epoch: never the wall clock.
 	Created time.Time
 
-	// SBOM is a CycloneDX (1.4 to 1.6) or SPDX (2.2, 2.3) JSON SBOM of the
+	// SBOM is a CycloneDX (1.4 to 1.7) or SPDX (2.2, 2.3) JSON SBOM of the
 	// build. If empty and the build holds Go binaries, a CycloneDX 1.6 SBOM
 	// is generated from their build info ([attest.GoSBOM]).
 	SBOM string

@@ -383,11 +383,10 @@ func TestBuildBadEvidence(t *testing.T) {
 		flag string // which file is bad: --sbom, --scan or --vex
 		data string
 		at   string // the text the message's line:column points at; "" for the whole document
-		past bool   // at is the offending byte and the column is the next one's, as encoding/json counts
 		want []string
 	}{
 		{name: "malformed scan", flag: "--scan",
-			data: "{\n  \"SchemaVersion\": 2,\n  \"Results\": [\n    {\"Target\": \"x\",}\n  ]\n}\n", at: "}\n  ]", past: true,
+			data: "{\n  \"SchemaVersion\": 2,\n  \"Results\": [\n    {\"Target\": \"x\",}\n  ]\n}\n", at: "}\n  ]",
 			want: []string{": malformed evidence: invalid JSON: invalid character '}'"}},
 		{name: "scan of unknown format", flag: "--scan",
 			data: `{"tool": "acme-scanner", "findings": []}`,
@@ -418,7 +417,7 @@ func TestBuildBadEvidence(t *testing.T) {
 
 			place := bad // file:line:column, or the file alone for the whole document
 			if tc.at != "" {
-				place += ":" + position(t, tc.data, tc.at, tc.past)
+				place += ":" + position(t, tc.data, tc.at)
 			}
 			want := slices.Clone(tc.want)
 			want[0] = place + want[0]
@@ -429,14 +428,11 @@ func TestBuildBadEvidence(t *testing.T) {
 }
 
 // position returns "LINE:COLUMN", both 1-based, of the first occurrence of
-// text in data, or with past of the byte after its first byte.
-func position(t *testing.T, data, text string, past bool) string {
+// text in data.
+func position(t *testing.T, data, text string) string {
 	t.Helper()
 	i := strings.Index(data, text)
 	require.GreaterOrEqual(t, i, 0, "%q not found", text)
-	if past {
-		i++
-	}
 	before := data[:i]
 	return fmt.Sprintf("%d:%d", strings.Count(before, "\n")+1, i-strings.LastIndex(before, "\n"))
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -46,7 +47,7 @@ REF names a release as in slipway history: HOST[:PORT]/REPO:ENV, :ENV-vN or
   {"app": "shop", "environment": "prod", "version": 2, "digest": "sha256:…",
    "reference": "HOST/REPO@sha256:…", "build": "sha256:…", "summary": {…}}
 where "summary" is the summary exactly as the release record holds it
-(docs/format.md, "Security summary").
+(docs/format.md, "The security summary").
 
 Exit status: 0 if the release was read, 2 on bad input or any other error.`,
 		Example: `  slipway inspect --plain-http 127.0.0.1:5000/shop:prod
@@ -156,11 +157,24 @@ func writeSummary(w io.Writer, r *release.Release, src *target) error {
 		table(&out, "POLICY RULE\tMESSAGE", len(p.Findings), func(i int) string { return p.Findings[i].Rule + "\t" + p.Findings[i].Message })
 	}
 	for l := range strings.Lines(out.String()) {
-		if _, err := fmt.Fprintln(w, strings.TrimRight(l, " \n")); err != nil {
+		if _, err := fmt.Fprintln(w, safeText(strings.TrimRight(l, " \n"))); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// safeText escapes what a terminal would act on rather than show: control
+// characters (escape sequences among them) and bidirectional overrides.
+// Summaries carry strings from scan reports and VEX documents, which
+// whoever wrote them controls.
+func safeText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 // table appends a blank line and a table of n rows under header.
@@ -224,7 +238,7 @@ func reportEvidence(w io.Writer, b *build.Build) {
 		for i, sc := range v.Scans {
 			names[i] = strings.TrimSpace(sc.Scanner.Name + " " + sc.Scanner.Version)
 		}
-		fmt.Fprintf(w, "Scans: %s\n", strings.Join(names, ", "))
+		fmt.Fprintf(w, "Scans: %s\n", safeText(strings.Join(names, ", ")))
 		fmt.Fprintf(w, "Open vulnerabilities: %s; %d suppressed by VEX\n", countsLine(v.Open), len(v.Suppressed))
 	}
 }

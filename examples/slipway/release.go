@@ -244,7 +244,11 @@ func reportRelease(w io.Writer, headline string, r *release.Release, dst *target
 	}
 	fmt.Fprintf(w, "Tags: %s, %s\n", r.Tag(), r.Environment())
 	if signed {
-		fmt.Fprintln(w, "Signed: signature and SLSA provenance, as sigstore bundles and cosign tags")
+		what := "signature and SLSA provenance"
+		if n := len(r.Build().Evidence()); n > 0 {
+			what = fmt.Sprintf("signature, SLSA provenance and %s", count(int64(n), "piece of evidence", "pieces of evidence"))
+		}
+		fmt.Fprintf(w, "Signed: %s, as sigstore bundles and cosign tags\n", what)
 	}
 	fmt.Fprintln(w, dst.ref(r.Digest()))
 }

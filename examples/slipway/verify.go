@@ -39,8 +39,13 @@ func newVerifyCmd() *cobra.Command {
                 as a sigstore bundle or a legacy cosign signature, and an
                 attestation signed by one of them of each required type
                 (--attestation; SLSA provenance by default);
-  release       the manifest, record, config, build manifest, build record and
-                every file of the build hash to their digests and agree;
+  release       the manifest, record, config, build manifest and build record
+                hash to their digests and agree;
+  summary       every piece of evidence the security summary names (SBOM, scans,
+                VEX) is attested by a trusted key, and the summary recomputed
+                from those attestations equals the signed one;
+  build         every file and piece of evidence of the build hashes to its
+                digest;
   ledger        the release's version tag names it; a head tag (prod) names the
                 newest version; a version tag (prod-v3) names that version; the
                 previous release is the version before and its tag names it.
@@ -149,6 +154,7 @@ func reason(err error) string {
 		{release.ErrSubjectMismatch, "a signature is about another artifact"},
 		{release.ErrDigestMismatch, "stored bytes do not match their digest"},
 		{release.ErrMissingAttestation, "a required attestation is missing"},
+		{release.ErrSummaryMismatch, "its security summary says other than its attested evidence"},
 		{attest.ErrMalformed, "malformed evidence"},
 		{attest.ErrUnknownFormat, "evidence of an unknown format"},
 		{release.ErrUnknownVersion, "an unknown release format version"},
