@@ -32,10 +32,27 @@ func seedBuild(f *testing.F) *Build {
 	return b
 }
 
+// seedEvidenceBuild is a build with a scan and a VEX document, so that
+// seeds hold evidence and a summary.
+func seedEvidenceBuild(f *testing.F) *Build {
+	f.Helper()
+	b, err := New(f.Context(), memory.New(), "shop", Spec{
+		Files:   []File{{Name: "bin/server", Reader: strings.NewReader("#!/bin/sh\n"), Mode: 0o755}},
+		Created: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		Scans:   []Scan{{Path: "../release/testdata/trivy.json"}},
+		VEX:     []string{"../release/testdata/vex.json"},
+		SBOM:    "../release/testdata/sbom.cdx.json",
+	}, Options{})
+	require.NoError(f, err)
+	return b
+}
+
 // FuzzDecodeRecord: whatever decodes re-encodes to the identical bytes and
 // decodes again to an equal record.
 func FuzzDecodeRecord(f *testing.F) {
 	rec, _ := seedBuild(f).Record()
+	f.Add(rec)
+	rec, _ = seedEvidenceBuild(f).Record()
 	f.Add(rec)
 	f.Add([]byte(`{"app":"a","created":"1970-01-01T00:00:00Z","image":{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2}}`))
 	f.Add([]byte(`{"app":"a","created":"1970-01-01T00:00:00Z","files":[{"path":"x","type":"symlink","mode":"0777","target":"../y"}]}`))

@@ -51,6 +51,22 @@ symbolic links, declared processes and source in the build record. Links
 pointing outside DIR, devices, sockets and FIFOs are refused. Go binaries in
 the tree add their module, toolchain and VCS revision.
 
+Evidence is stored with the build and attested with each release of it:
+  --sbom FILE     a CycloneDX or SPDX JSON SBOM; without it, a CycloneDX SBOM is
+                  generated from the build info of the Go binaries in DIR
+  --scan FILE     a vulnerability scan report: Trivy or Grype JSON, SARIF 2.1.0
+                  or govulncheck -json, told apart by content (repeatable)
+  --vex FILE      an OpenVEX document whose statements suppress findings
+                  (repeatable)
+Each file is checked before anything is stored; a fault is reported with the
+file, line, column and JSON path. The report then shows the SBOM's size and the
+open vulnerabilities by severity after VEX.
+
+The builder recorded for provenance is --builder, else the CI job the command
+runs in (GitHub Actions or GitLab CI, from their variables), and the report
+says which; the CI also gives the invocation and, when --source and
+--revision are not given, the source.
+
 REF is where the build goes:
   HOST[:PORT]/REPO[:TAG]   a registry repository (HTTPS; --plain-http for HTTP,
                            e.g. a registry on the loopback interface)
@@ -78,7 +94,10 @@ Exit status: 0 if the build is stored, 2 on bad input or any other error.`,
 
   slipway build --oci-layout --dir dist --app shop --procfile Procfile \
     --source https://github.com/acme/shop --revision "$(git rev-parse HEAD)" \
-    ./builds:v1`,
+    ./builds:v1
+
+  slipway build --oci-layout --dir dist --app shop \
+    --scan trivy.json --scan govulncheck.json --vex shop.openvex.json ./builds:v2`,
 		Args: wantArgs("REF"),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
 			return f.run(cmd.Context(), args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
