@@ -101,28 +101,39 @@ func BenchmarkVerify(b *testing.B) {
 		{"ggcr-referrers", func(b *testing.B) *registrytest.Registry { return registrytest.New(b, true) }},
 		{"distribution", func(b *testing.B) *registrytest.Registry { return registrytest.Distribution(b) }},
 	}
+	builds := []struct {
+		name string
+		make func(b testing.TB, dst oras.Target, app, body string) *build.Build
+	}{
+		{"files", newBuild},
+		// an SBOM, a scan and a VEX document: three more attestations in
+		// each form, and the summary recomputed from them
+		{"evidence", newEvidenceBuild},
+	}
 	for _, tc := range regs {
-		b.Run(tc.name, func(b *testing.B) {
-			ctx := b.Context()
-			reg := tc.reg(b)
-			dst := reg.Repository(b, "acme/shop")
-			key := newKey(b)
-			bld := newBuild(b, dst, "shop", "v1")
-			for i, level := range []string{"info", "debug"} {
-				_, err := release.New(ctx, dst, bld, newConfig(b, "shop", "prod", level), release.Options{Created: at(i), Signer: key})
-				require.NoError(b, err)
-			}
-			src := reg.Repository(b, "acme/shop")
-			ct := &countingTransport{rt: http.DefaultTransport}
-			src.Client = &http.Client{Transport: ct}
-			trusted := []signature.Verifier{key}
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := release.Verify(ctx, src, "prod", trusted, release.VerifyOptions{}); err != nil {
-					b.Fatal(err)
+		for _, kind := range builds {
+			b.Run(tc.name+"/"+kind.name, func(b *testing.B) {
+				ctx := b.Context()
+				reg := tc.reg(b)
+				dst := reg.Repository(b, "acme/shop")
+				key := newKey(b)
+				bld := kind.make(b, dst, "shop", "v1")
+				for i, level := range []string{"info", "debug"} {
+					_, err := release.New(ctx, dst, bld, newConfig(b, "shop", "prod", level), release.Options{Created: at(i), Signer: key})
+					require.NoError(b, err)
 				}
-			}
-			b.ReportMetric(float64(ct.n.Load())/float64(b.N), "requests/op")
-		})
+				src := reg.Repository(b, "acme/shop")
+				ct := &countingTransport{rt: http.DefaultTransport}
+				src.Client = &http.Client{Transport: ct}
+				trusted := []signature.Verifier{key}
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := release.Verify(ctx, src, "prod", trusted, release.VerifyOptions{}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(ct.n.Load())/float64(b.N), "requests/op")
+			})
+		}
 	}
 }
