@@ -2,16 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
 	"github.com/spf13/cobra"
 
+	"github.com/slipway-dev/slipway/attest"
 	"github.com/slipway-dev/slipway/build"
 )
 
@@ -155,7 +158,7 @@ func (f *buildFlags) run(ctx context.Context, ref string, stdout, stderr io.Writ
 	b, err := build.New(ctx, dst.store, f.app, spec, opts)
 	bar.stop()
 	if err != nil {
-		return err
+		return f.evidenceErr(err)
 	}
 	report(stdout, b, opts.Tags, f.builderFrom, dst.ref(b.Digest()))
 	return nil
@@ -215,6 +218,28 @@ func (f *buildFlags) spec() (build.Spec, error) {
 		f.builderFrom = ""
 	}
 	return spec, nil
+}
+
+// evidenceErr names a fault in an evidence file by the flag that gave it:
+// "--scan trivy.json:29:23: Results[0]…: …" rather than the library's
+// "build: Spec.Scans[0]: …".
+func (f *buildFlags) evidenceErr(err error) error {
+	var pe *attest.ParseError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	flag := ""
+	switch {
+	case pe.Source == f.sbom:
+		flag = "--sbom"
+	case slices.Contains(f.scans, pe.Source):
+		flag = "--scan"
+	case slices.Contains(f.vex, pe.Source):
+		flag = "--vex"
+	default:
+		return err
+	}
+	return fmt.Errorf("%s %w", flag, pe)
 }
 
 // checkSource refuses a --source that is not an absolute URL. A URL that

@@ -421,7 +421,8 @@ func TestBuildBadEvidence(t *testing.T) {
 			}
 			want := slices.Clone(tc.want)
 			want[0] = place + want[0]
-			assertRefused(t, args, want, false)
+			stderr := assertRefused(t, args, want, false)
+			assert.True(t, strings.HasPrefix(stderr, "slipway: "+tc.flag+" "+bad), "the flag that gave the file comes first: %q", stderr)
 			assertNothingStored(t, layout)
 		})
 	}
