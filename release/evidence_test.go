@@ -161,6 +161,9 @@ func TestCosignVerifiesEvidence(t *testing.T) {
 				"cyclonedx":       attest.PredicateCycloneDX,
 				"vuln":            attest.PredicateVuln,
 				"slsaprovenance1": attest.PredicateSLSAProvenance,
+				// cosign's --type openvex means https://openvex.dev/ns; slipway
+				// writes the versioned type, which cosign takes as a URI
+				attest.PredicateOpenVEX: attest.PredicateOpenVEX,
 			} {
 				out, err := cosign.VerifyAttestation(ctx, ref, writeKey(t, key), typ)
 				require.NoError(t, err, "%s: %s", typ, out)
@@ -173,6 +176,23 @@ func TestCosignVerifiesEvidence(t *testing.T) {
 				out, err = cosign.VerifyAttestation(ctx, ref, writeKey(t, other), typ)
 				assert.Error(t, err, "%s: cosign must reject another key: %s", typ, out)
 			}
+
+			// An SPDX SBOM given to the build: cosign's --type spdxjson.
+			spdx, err := build.New(ctx, dst, "shop", build.Spec{
+				Files:   []build.File{{Name: "bin/server", Reader: strings.NewReader("v2"), Mode: 0o755}},
+				Created: created,
+				SBOM:    "../attest/testdata/sbom/spdx-2.3.json",
+			}, build.Options{})
+			require.NoError(t, err)
+			r2, err := release.New(ctx, dst, spdx, newConfig(t, "shop", "prod", "debug"), release.Options{Created: at(2), Signer: key})
+			require.NoError(t, err)
+			assert.Equal(t, attest.PredicateSPDX, r2.Summary().SBOM.PredicateType)
+			out, err := cosign.VerifyAttestation(ctx, reg.Ref("acme/evidence")+"@"+r2.Digest().String(), writeKey(t, key), "spdxjson")
+			require.NoError(t, err, out)
+			atts, err := cosigntest.Attestations(out)
+			require.NoError(t, err, out)
+			require.NotEmpty(t, atts)
+			assert.Equal(t, attest.PredicateSPDX, atts[0].PredicateType)
 		})
 	}
 	assert.Empty(t, cosign.Egress(), "cosign reached beyond loopback")
