@@ -7,8 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/memory"
 
@@ -154,4 +157,39 @@ func TestBuildGeneratesSBOMFromGoBinaries(t *testing.T) {
 	}
 	assert.True(t, found, "testify is a dependency of the test binary")
 	assert.Equal(t, []string{"shop", "pkg:golang/example.com/tinyapp@v1.2.3"}, b.Products())
+}
+
+// TestAdoptedImageWithEvidence: an image scan of OS packages goes with an
+// adopted image; the build's only layers are its evidence.
+func TestAdoptedImageWithEvidence(t *testing.T) {
+	ctx := t.Context()
+	store := memory.New()
+	cfg := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromString("{}"), Size: 2}
+	require.NoError(t, store.Push(ctx, cfg, strings.NewReader("{}")))
+	img, err := oras.PackManifest(ctx, store, oras.PackManifestVersion1_1, "", oras.PackManifestOptions{
+		ConfigDescriptor:    &cfg,
+		ManifestAnnotations: map[string]string{ocispec.AnnotationCreated: "2026-01-01T00:00:00Z"},
+	})
+	require.NoError(t, err)
+	require.NoError(t, store.Tag(ctx, img, img.Digest.String())) // memory.Store resolves tags only
+	scan := writeFile(t, t.TempDir(), "grype.json", `{"matches": [
+  {"vulnerability": {"id": "CVE-2026-7777", "severity": "Critical", "fix": {"versions": ["3.0.15-1"], "state": "fixed"}},
+   "relatedVulnerabilities": [],
+   "artifact": {"name": "openssl", "version": "3.0.14-1", "type": "deb", "purl": "pkg:deb/debian/openssl@3.0.14-1?distro=debian-12"}}],
+ "descriptor": {"name": "grype", "version": "0.80.0", "timestamp": "2026-01-01T02:00:00Z"}}`)
+
+	b, err := build.New(ctx, store, "shop", build.Spec{Image: img.Digest, Created: fixedTime, Scans: []build.Scan{{Path: scan}}}, build.Options{Tags: []string{"v1"}})
+	require.NoError(t, err)
+	loaded, err := build.Load(ctx, store, "v1")
+	require.NoError(t, err)
+	v := loaded.Summary().Vulnerabilities
+	require.NotNil(t, v)
+	assert.Equal(t, attest.Counts{Critical: 1}, v.Open)
+	assert.Equal(t, "pkg:deb/debian/openssl@3.0.14-1?distro=debian-12", v.Findings[0].Package)
+	assert.Equal(t, "grype", v.Scans[0].Scanner.Name)
+	assert.Equal(t, "2026-01-01T02:00:00Z", v.Scans[0].Time)
+	layers := b.Layers()
+	require.Len(t, layers, 1, "no files: the evidence is the one layer")
+	assert.Equal(t, attest.MediaTypeVuln, layers[0].MediaType)
+	assert.Empty(t, layers[0].Annotations, "untitled: oras pull leaves it out")
 }
