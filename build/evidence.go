@@ -64,21 +64,10 @@ func readEvidence(spec *Spec, created time.Time) ([]predicate, error) {
 			scan.Scanner.URI = sc.Scanner.URI
 		}
 		finished := sc.Finished
-		if finished.IsZero() {
-			finished = scan.Time
+		if finished.IsZero() && scan.Time.IsZero() {
+			finished = created // the report states no time either
 		}
-		if finished.IsZero() {
-			finished = created
-		}
-		started := sc.Started
-		if started.IsZero() {
-			started = finished
-		}
-		if started.After(finished) {
-			return nil, fmt.Errorf("Spec.Scans[%d] %s: %w: started %s after finished %s", i, sc.Path, ErrInvalidSpec,
-				started.UTC().Format(time.RFC3339), finished.UTC().Format(time.RFC3339))
-		}
-		pred, err := attest.NewVulnPredicate(data, scan, started, finished)
+		pred, err := attest.NewVulnPredicate(data, scan, sc.Started, finished)
 		if err != nil {
 			return nil, fmt.Errorf("Spec.Scans[%d] %s: %w", i, sc.Path, err)
 		}
