@@ -93,7 +93,7 @@ func PredicateDigest(predicate []byte) (digest.Digest, error) {
 
 // readEvidence reads r to its end, refusing more than MaxEvidenceSize
 // bytes. source names the input in errors.
-func readEvidence(r io.Reader, source string) ([]byte, error) {
+func ReadEvidence(r io.Reader, source string) ([]byte, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxEvidenceSize+1))
 	if err != nil {
 		return nil, &ParseError{Source: source, Err: err}

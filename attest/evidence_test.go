@@ -107,12 +107,12 @@ func TestLocate(t *testing.T) {
 }
 
 func TestReadEvidenceLimit(t *testing.T) {
-	_, err := readEvidence(strings.NewReader(strings.Repeat(" ", MaxEvidenceSize+1)), "big.json")
+	_, err := ReadEvidence(strings.NewReader(strings.Repeat(" ", MaxEvidenceSize+1)), "big.json")
 	assert.ErrorIs(t, err, ErrMalformed)
 	var pe *ParseError
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, "big.json", pe.Source)
-	b, err := readEvidence(strings.NewReader("{}"), "small.json")
+	b, err := ReadEvidence(strings.NewReader("{}"), "small.json")
 	require.NoError(t, err)
 	assert.Equal(t, "{}", string(b))
 }

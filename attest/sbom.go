@@ -46,7 +46,7 @@ type Package struct {
 // ReadSBOM reads an SBOM from r, at most [MaxEvidenceSize] bytes, and
 // parses it with [ParseSBOM]. source names the input in errors.
 func ReadSBOM(r io.Reader, source string) (*SBOM, error) {
-	data, err := readEvidence(r, source)
+	data, err := ReadEvidence(r, source)
 	if err != nil {
 		return nil, err
 	}

@@ -67,7 +67,7 @@ func ParseScan(data []byte, source string) (*Scan, error) {
 // wrapping [ErrMalformed], and returns read errors as a [*ParseError]
 // wrapping the reader's error.
 func ReadScan(r io.Reader, source string) (*Scan, error) {
-	data, err := readEvidence(r, source)
+	data, err := ReadEvidence(r, source)
 	if err != nil {
 		return nil, err
 	}

@@ -216,7 +216,7 @@ func ParseVEX(data []byte, source string) (*VEX, error) {
 // ReadVEX reads an OpenVEX document from r, refusing more than
 // [MaxEvidenceSize] bytes, and parses it as [ParseVEX] does.
 func ReadVEX(r io.Reader, source string) (*VEX, error) {
-	data, err := readEvidence(r, source)
+	data, err := ReadEvidence(r, source)
 	if err != nil {
 		return nil, err
 	}

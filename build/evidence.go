@@ -3,7 +3,6 @@ package build
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -97,14 +96,7 @@ func readEvidenceFile(name string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, attest.MaxEvidenceSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if len(data) > attest.MaxEvidenceSize {
-		return nil, fmt.Errorf("%s: %w: larger than %d bytes", name, attest.ErrMalformed, attest.MaxEvidenceSize)
-	}
-	return data, nil
+	return attest.ReadEvidence(f, name)
 }
 
 // goSBOM makes the SBOM of the build's Go binaries once their layers are
