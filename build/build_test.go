@@ -332,8 +332,10 @@ func TestProgressReachesTotal(t *testing.T) {
 	}
 }
 
-func TestAdoptImage(t *testing.T) {
-	store := memory.New()
+// pushImage stores a minimal image manifest in store, tagged with its
+// digest (memory.Store resolves tags only), for a build to adopt.
+func pushImage(t *testing.T, store *memory.Store) ocispec.Descriptor {
+	t.Helper()
 	ctx := t.Context()
 	cfg := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromString("{}"), Size: 2}
 	require.NoError(t, store.Push(ctx, cfg, strings.NewReader("{}")))
@@ -342,7 +344,14 @@ func TestAdoptImage(t *testing.T) {
 		ManifestAnnotations: map[string]string{ocispec.AnnotationCreated: "2026-01-01T00:00:00Z"},
 	})
 	require.NoError(t, err)
-	require.NoError(t, store.Tag(ctx, img, img.Digest.String())) // memory.Store resolves tags only
+	require.NoError(t, store.Tag(ctx, img, img.Digest.String()))
+	return img
+}
+
+func TestAdoptImage(t *testing.T) {
+	store := memory.New()
+	ctx := t.Context()
+	img := pushImage(t, store)
 
 	b, err := build.New(ctx, store, "shop", build.Spec{Image: img.Digest, Processes: []build.Process{{Name: "web", Command: "/app"}}, Created: fixedTime}, build.Options{Tags: []string{"v1"}})
 	require.NoError(t, err)
@@ -362,7 +371,7 @@ func TestAdoptImage(t *testing.T) {
 
 	_, err = build.New(ctx, store, "shop", build.Spec{Image: digest.FromString("nope")}, build.Options{})
 	assert.ErrorIs(t, err, errdef.ErrNotFound)
-	_, err = build.New(ctx, store, "shop", build.Spec{Image: cfg.Digest}, build.Options{})
+	_, err = build.New(ctx, store, "shop", build.Spec{Image: digest.FromString("{}")}, build.Options{})
 	assert.ErrorIs(t, err, errdef.ErrNotFound, "a config blob is not a manifest")
 }
 

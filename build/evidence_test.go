@@ -7,11 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/memory"
 
@@ -164,14 +161,7 @@ func TestBuildGeneratesSBOMFromGoBinaries(t *testing.T) {
 func TestAdoptedImageWithEvidence(t *testing.T) {
 	ctx := t.Context()
 	store := memory.New()
-	cfg := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromString("{}"), Size: 2}
-	require.NoError(t, store.Push(ctx, cfg, strings.NewReader("{}")))
-	img, err := oras.PackManifest(ctx, store, oras.PackManifestVersion1_1, "", oras.PackManifestOptions{
-		ConfigDescriptor:    &cfg,
-		ManifestAnnotations: map[string]string{ocispec.AnnotationCreated: "2026-01-01T00:00:00Z"},
-	})
-	require.NoError(t, err)
-	require.NoError(t, store.Tag(ctx, img, img.Digest.String())) // memory.Store resolves tags only
+	img := pushImage(t, store)
 	scan := writeFile(t, t.TempDir(), "grype.json", `{"matches": [
   {"vulnerability": {"id": "CVE-2026-7777", "severity": "Critical", "fix": {"versions": ["3.0.15-1"], "state": "fixed"}},
    "relatedVulnerabilities": [],

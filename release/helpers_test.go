@@ -1,6 +1,7 @@
 package release_test
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"testing"
@@ -75,6 +76,19 @@ func newEvidenceBuild(t testing.TB, dst oras.Target, app, body string) *build.Bu
 	}, build.Options{})
 	require.NoError(t, err)
 	return b
+}
+
+// hideCritical returns rec, a record holding the summary of
+// newEvidenceBuild's evidence, with the critical finding CVE-2026-1111
+// dropped and the open critical count made 0: a summary that agrees with
+// itself, not with the evidence.
+func hideCritical(t testing.TB, rec []byte) []byte {
+	t.Helper()
+	lie := bytes.Replace(rec, []byte(`"open":{"critical":1,`), []byte(`"open":{"critical":0,`), 1)
+	start := bytes.Index(lie, []byte(`{"id":"CVE-2026-1111"`))
+	end := bytes.Index(lie, []byte(`"severity":"critical"},`))
+	require.True(t, start > 0 && end > start, "the record lists the critical finding")
+	return append(lie[:start:start], lie[end+len(`"severity":"critical"},`):]...)
 }
 
 // newConfig makes the config of app in env with LOG_LEVEL set to level.
