@@ -1,0 +1,73 @@
+package policy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// MaxSize bounds a policy file.
+const MaxSize = 1 << 20
+
+// Decode reads one JSON object from data into v, rejecting unknown fields,
+// trailing data and documents over [MaxSize]. Errors name source and, where
+// the JSON decoder knows it, the line and column, and wrap [ErrInvalid].
+func Decode(data []byte, source string, v any) error {
+	source = orPolicy(source)
+	if len(data) > MaxSize {
+		return fmt.Errorf("%s: %w: larger than %d bytes", source, ErrInvalid, MaxSize)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%s: %w", at(data, source, dec, err), errors.Join(ErrInvalid, err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("%s:%s: %w: data after the policy object", source, lineCol(data, dec.InputOffset()-1), ErrInvalid)
+	}
+	return nil
+}
+
+// Read reads a policy document from r, at most [MaxSize] bytes.
+func Read(r io.Reader, source string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", orPolicy(source), err)
+	}
+	if len(data) > MaxSize {
+		return nil, fmt.Errorf("%s: %w: larger than %d bytes", orPolicy(source), ErrInvalid, MaxSize)
+	}
+	return data, nil
+}
+
+func at(data []byte, source string, dec *json.Decoder, err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return source + ":" + lineCol(data, max(se.Offset-1, 0))
+	case errors.As(err, &te):
+		where := source + ":" + lineCol(data, max(te.Offset-1, 0))
+		if te.Field != "" {
+			where += ": " + te.Field
+		}
+		return where
+	}
+	return source + ":" + lineCol(data, dec.InputOffset())
+}
+
+// lineCol gives the 1-based line and column of byte offset off.
+func lineCol(data []byte, off int64) string {
+	off = min(off, int64(len(data)))
+	line, col := 1, 1
+	for _, c := range data[:off] {
+		if c == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return fmt.Sprintf("%d:%d", line, col)
+}
