@@ -76,24 +76,10 @@ func (r *Result) Statements(predicateType string) []*Statement {
 // [ErrMissingAttestation] joined with the reasons of the ones that
 // failed. Predicate types are trusted only from the signed statement.
 func Verify(ctx context.Context, src oras.ReadOnlyGraphTarget, subject ocispec.Descriptor, trusted []signature.Verifier, opts VerifyOptions) (*Result, error) {
-	keys, err := trustedKeys(ctx, trusted)
+	v, err := collect(ctx, src, subject, trusted)
 	if err != nil {
 		return nil, err
 	}
-	if subject.Digest.Validate() != nil {
-		return nil, fmt.Errorf("attest: %w: subject digest %q", ErrInvalidOptions, subject.Digest)
-	}
-	v := &verification{keys: keys, subject: subject, failed: map[string][]error{}}
-	v.res.Subject = subject
-	// Both forms at once, each piece of evidence in its own goroutine: a
-	// registry round trip is the cost of verification.
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return v.bundles(gctx, src) })
-	g.Go(func() error { return v.legacy(gctx, src) })
-	if err := g.Wait(); err != nil {
-		return nil, fmt.Errorf("attest: verify %s: %w", subject.Digest, err)
-	}
-	v.sort()
 	var errs []error
 	if len(v.res.Signatures) == 0 {
 		if fails := v.failed[PredicateSign]; len(fails) > 0 {
@@ -116,6 +102,46 @@ func Verify(ctx context.Context, src oras.ReadOnlyGraphTarget, subject ocispec.D
 		return nil, fmt.Errorf("attest: verify %s: %w", subject.Digest, errors.Join(errs...))
 	}
 	return &v.res, nil
+}
+
+// Find returns the signatures and attestations about the manifest subject
+// in src that one of keys verifies, read as [Verify] reads them, each with
+// the [KeyID] of its key. Unlike Verify it requires nothing: a subject
+// without any is an empty [Result], and evidence that does not verify is
+// left out. It fails only when the store cannot be read, or on invalid
+// arguments ([ErrInvalidOptions]). Use it to read evidence by keys other
+// than the ones a subject's signature is checked with, such as the keys
+// of a decision or a required co-signer.
+func Find(ctx context.Context, src oras.ReadOnlyGraphTarget, subject ocispec.Descriptor, keys []signature.Verifier) (*Result, error) {
+	v, err := collect(ctx, src, subject, keys)
+	if err != nil {
+		return nil, err
+	}
+	return &v.res, nil
+}
+
+// collect reads every signature and attestation of subject in src and
+// checks each against trusted.
+func collect(ctx context.Context, src oras.ReadOnlyGraphTarget, subject ocispec.Descriptor, trusted []signature.Verifier) (*verification, error) {
+	keys, err := trustedKeys(ctx, trusted)
+	if err != nil {
+		return nil, err
+	}
+	if subject.Digest.Validate() != nil {
+		return nil, fmt.Errorf("attest: %w: subject digest %q", ErrInvalidOptions, subject.Digest)
+	}
+	v := &verification{keys: keys, subject: subject, failed: map[string][]error{}}
+	v.res.Subject = subject
+	// Both forms at once, each piece of evidence in its own goroutine: a
+	// registry round trip is the cost of verification.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return v.bundles(gctx, src) })
+	g.Go(func() error { return v.legacy(gctx, src) })
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("attest: verify %s: %w", subject.Digest, err)
+	}
+	v.sort()
+	return v, nil
 }
 
 // fetchConcurrency is how many pieces of evidence are read at once.

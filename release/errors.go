@@ -114,13 +114,19 @@ var (
 	// version or environment than its record, e.g. an older release
 	// under a newer version tag.
 	ErrTagMismatch = errors.New("tag does not match the release record")
+	// ErrNoGo: the release verified, but the go / no-go policy decided
+	// no-go; a [*NoGoError] in the chain holds the [Decision].
+	ErrNoGo = errors.New("no-go")
+	// ErrNoDecision: a go decision signed by a required key was asked for,
+	// and the release carries none.
+	ErrNoDecision = errors.New("no decision by a required key")
 )
 
 // VerifyError says which check of [Verify] refused which release.
 type VerifyError struct {
 	Ref    string        // as the caller gave it
 	Digest digest.Digest // the release manifest, once resolved
-	Check  string        // "resolve", "manifest", "signature", "release", "build", "ledger"
+	Check  string        // "resolve", "manifest", "signature", "release", "summary", "build", "ledger", "policy", "decision"
 	Err    error         // wraps one of the Err values of this package
 }
 

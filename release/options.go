@@ -67,4 +67,16 @@ type VerifyOptions struct {
 	// ([attest.PredicateSLSAProvenance]); an empty, non-nil list
 	// requires the signature only (a release signed by cosign sign).
 	Require []string
+	// Policy, if set, decides go / no-go once everything else verified,
+	// over [Verified.Summary]: a no-go returns the [Verified], with its
+	// Decision, and an error wrapping [ErrNoGo], so that code that only
+	// checks the error fails closed.
+	Policy *Policy
+	// Now is the time the policy judges ages and expiries by; if zero,
+	// time.Now().
+	Now time.Time
+	// DecisionKeys, if set, require a decision attestation signed by one
+	// of these keys: the newest one ([Decision.Time]) must be go, or
+	// verification fails with [ErrNoGo]; without any, [ErrNoDecision].
+	DecisionKeys []signature.Verifier
 }

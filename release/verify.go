@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,6 +28,17 @@ type Verified struct {
 	// Signatures and Attestations are what trusted keys signed about it.
 	Signatures   []attest.Evidence
 	Attestations []attest.Evidence
+	// Summary is the release's security summary as the evidence now
+	// says: the signed one, recomputed with every scan and VEX document
+	// a trusted key attested about the release since. It equals
+	// Release.Summary() when nothing was attested later.
+	Summary attest.Summary
+	// Decision is the policy's decision when [VerifyOptions.Policy] was
+	// given.
+	Decision *Decision
+	// Recorded is the newest decision signed by one of
+	// [VerifyOptions.DecisionKeys], when they were given.
+	Recorded *Decision
 }
 
 // Verify reads the release ref names in src (a ledger tag such as "prod"
@@ -107,7 +119,105 @@ func Verify(ctx context.Context, src oras.ReadOnlyGraphTarget, ref string, trust
 			return nil, fail("ledger", err)
 		}
 	}
-	return &Verified{Release: r, Signatures: res.Signatures, Attestations: res.Attestations}, nil
+	v := &Verified{Release: r, Signatures: res.Signatures, Attestations: res.Attestations}
+	if v.Summary, err = currentSummary(r, res.Attestations); err != nil {
+		return nil, fail("summary", err)
+	}
+	if opts.Policy == nil && len(opts.DecisionKeys) == 0 {
+		return v, nil
+	}
+	signers := keyIDs(res.Signatures)
+	var decisions []attest.Evidence
+	if extra := extraKeys(opts); len(extra) > 0 {
+		more, err := attest.Find(ctx, src, desc, extra)
+		if err != nil {
+			return nil, fail("signature", err)
+		}
+		signers = append(signers, keyIDs(more.Signatures)...)
+		decisions = more.Attestations
+	}
+	if opts.Policy != nil {
+		v.Decision = opts.Policy.Evaluate(Input{Release: r, Summary: v.Summary, Signers: signers, Now: opts.Now})
+		if err := v.Decision.Err(); err != nil {
+			return v, fail("policy", err)
+		}
+	}
+	if len(opts.DecisionKeys) > 0 {
+		d, err := latestDecision(ctx, r, decisions, opts.DecisionKeys)
+		v.Recorded = d
+		if err != nil {
+			return v, fail("decision", err)
+		}
+	}
+	return v, nil
+}
+
+// keyIDs returns the distinct key IDs of evidence, sorted.
+func keyIDs(ev []attest.Evidence) []string {
+	var out []string
+	for _, e := range ev {
+		out = append(out, e.KeyID)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// extraKeys are the keys besides the trusted ones that opts needs
+// evidence of: the policy's required signers and the decision keys.
+func extraKeys(opts VerifyOptions) []signature.Verifier {
+	out := slices.Clone(opts.DecisionKeys)
+	if opts.Policy != nil {
+		out = append(out, opts.Policy.keys...)
+	}
+	return out
+}
+
+// currentSummary is r's signed summary recomputed with the scans and VEX
+// documents trusted keys attested about r after it was signed, so that a
+// new finding, or a VEX statement about one, counts. Without such
+// evidence it is the signed summary.
+func currentSummary(r *Release, atts []attest.Evidence) (attest.Summary, error) {
+	signed := r.rec.Summary
+	named := map[string]bool{}
+	for _, e := range signed.Evidence {
+		named[e.Digest] = true
+	}
+	byDigest := map[string]attest.Predicate{}
+	var later []string
+	for _, a := range atts {
+		st := a.Statement
+		if st == nil {
+			continue
+		}
+		k := attest.PredicateKind(st.PredicateType)
+		if k == "" {
+			continue
+		}
+		d := digest.FromBytes(st.Predicate).String()
+		if _, dup := byDigest[d]; dup {
+			continue
+		}
+		byDigest[d] = attest.Predicate{Type: k, Data: st.Predicate}
+		if !named[d] && (k == attest.PredicateVuln || k == attest.PredicateOpenVEX) {
+			later = append(later, d)
+		}
+	}
+	if len(later) == 0 {
+		return signed.Clone(), nil
+	}
+	var preds []attest.Predicate
+	for _, e := range signed.Evidence {
+		preds = append(preds, byDigest[e.Digest]) // checkSummary found each
+	}
+	for _, d := range later {
+		preds = append(preds, byDigest[d])
+	}
+	got, err := attest.Summarize(preds, r.build.Products())
+	if err != nil {
+		return attest.Summary{}, fmt.Errorf("evidence attested after the release: %w", err)
+	}
+	got.Provenance, got.Policy, got.Config = signed.Provenance, signed.Policy, signed.Config
+	return got.Clone(), nil
 }
 
 // checkBlob streams desc from src and checks its size and digest.

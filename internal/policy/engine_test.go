@@ -136,3 +136,25 @@ func TestDecodeIsStrict(t *testing.T) {
 	_, err = Read(strings.NewReader(strings.Repeat(" ", MaxSize+1)), "big.json")
 	assert.True(t, errors.Is(err, ErrInvalid))
 }
+
+func TestDecodeNamesAreCaseSensitive(t *testing.T) {
+	type item struct {
+		ID string `json:"id"`
+	}
+	type doc struct {
+		RequireSBOM bool            `json:"requireSBOM"`
+		Items       []item          `json:"items"`
+		Limits      map[string]item `json:"limits"`
+	}
+	var d doc
+	require.NoError(t, Decode([]byte(`{"requireSBOM":true,"items":[{"id":"a"}],"limits":{"x":{"id":"b"}}}`), "p.json", &d))
+	for in, want := range map[string]string{
+		`{"requireSbom":true}`:              `p.json: invalid policy: unknown field "requireSbom" (names are case-sensitive)`,
+		`{"items":[{"id":"a"},{"ID":"b"}]}`: `items[1]: unknown field "ID"`,
+		`{"limits":{"x":{"Id":"b"}}}`:       `limits.x: unknown field "Id"`,
+	} {
+		err := Decode([]byte(in), "p.json", &d)
+		assert.ErrorIs(t, err, ErrInvalid, in)
+		assert.ErrorContains(t, err, want, in)
+	}
+}

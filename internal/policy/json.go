@@ -6,6 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
 )
 
 // MaxSize bounds a policy file.
@@ -27,7 +31,88 @@ func Decode(data []byte, source string, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return fmt.Errorf("%s:%s: %w: data after the policy object", source, lineCol(data, dec.InputOffset()-1), ErrInvalid)
 	}
+	// encoding/json matches field names without regard to case; a
+	// policy's names must be exact, or "requireSbom" would pass for
+	// "requireSBOM" in one reader and not in another.
+	var tree any
+	if err := json.Unmarshal(data, &tree); err != nil {
+		return fmt.Errorf("%s: %w", source, errors.Join(ErrInvalid, err))
+	}
+	if err := exactNames(reflect.TypeOf(v), tree, ""); err != nil {
+		return fmt.Errorf("%s: %w: %w", source, ErrInvalid, err)
+	}
 	return nil
+}
+
+var unmarshaler = reflect.TypeFor[json.Unmarshaler]()
+
+// exactNames checks that every object key in tree is the exact json name
+// of a field of t, the Go type it was decoded into.
+func exactNames(t reflect.Type, tree any, at string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(unmarshaler) {
+		return nil
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		obj, ok := tree.(map[string]any)
+		if !ok {
+			return nil
+		}
+		fields := map[string]reflect.Type{}
+		for f := range t.Fields() {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if !f.IsExported() || name == "-" {
+				continue
+			}
+			if name == "" {
+				name = f.Name
+			}
+			fields[name] = f.Type
+		}
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			ft, ok := fields[k]
+			if !ok {
+				return fmt.Errorf("%sunknown field %q (names are case-sensitive)", prefix(at), k)
+			}
+			if err := exactNames(ft, obj[k], join(at, k)); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		if obj, ok := tree.(map[string]any); ok {
+			for _, k := range slices.Sorted(maps.Keys(obj)) {
+				if err := exactNames(t.Elem(), obj[k], join(at, k)); err != nil {
+					return err
+				}
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if list, ok := tree.([]any); ok {
+			for i, e := range list {
+				if err := exactNames(t.Elem(), e, fmt.Sprintf("%s[%d]", at, i)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func join(at, k string) string {
+	if at == "" {
+		return k
+	}
+	return at + "." + k
+}
+
+func prefix(at string) string {
+	if at == "" {
+		return ""
+	}
+	return at + ": "
 }
 
 // Read reads a policy document from r, at most [MaxSize] bytes.
