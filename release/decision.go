@@ -32,7 +32,7 @@ type Decision struct {
 	Release DecisionSubject `json:"release"`
 	// Policy names the policy ([Policy.Digest]).
 	Policy digest.Digest `json:"policy"`
-	// Time is when the policy was evaluated, UTC to the second.
+	// Time is when the policy was evaluated, UTC.
 	Time time.Time `json:"time"`
 	// DecidedBy is who recorded the decision, as the caller of
 	// [RecordDecision] named them; empty until it is recorded.
@@ -141,7 +141,7 @@ func (p *Policy) Evaluate(in Input) *Decision {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	now = now.UTC().Truncate(time.Second)
+	now = now.UTC()
 	d := &Decision{Verdict: VerdictNoGo, Policy: p.digest, Time: now, Evidence: slices.Clone(in.Summary.Evidence)}
 	if in.Release == nil {
 		d.Findings = []Finding{{Rule: "input", Message: "no release to judge", Blocking: true}}

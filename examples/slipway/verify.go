@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/spf13/cobra"
 	"oras.land/oras-go/v2"
 
@@ -24,6 +27,9 @@ var attestationTypes = map[string]string{
 type verifyFlags struct {
 	keys         []string
 	attestations []string
+	policy       string
+	decisionKeys []string
+	json         bool
 	plainHTTP    bool
 	ociLayout    bool
 }
@@ -48,17 +54,25 @@ func newVerifyCmd() *cobra.Command {
                 digest;
   ledger        the release's version tag names it; a head tag (prod) names the
                 newest version; a version tag (prod-v3) names that version; the
-                previous release is the version before and its tag names it.
+                previous release is the version before and its tag names it;
+  policy        with --policy, the go / no-go policy in FILE judges the release's
+                summary, recomputed with every scan and VEX document a trusted
+                key attested about the release since (docs/policy.md);
+  decision      with --decision-key, the newest decision attestation signed by
+                one of those keys (slipway decide) must be go.
 
 REF is HOST[:PORT]/REPO:TAG, HOST[:PORT]/REPO@DIGEST, or with --oci-layout
 DIR:TAG or DIR@DIGEST. PUB is a PEM public key, such as slipway keygen or cosign
 generate-key-pair writes.
 
-Exit status: 0 if the release verified, 1 if it was rejected (the reason on
-stderr), 2 on bad input or an operational error.`,
+Exit status: 0 if the release verified (and with --policy, is go), 1 if it
+was rejected or is no-go (the reason and every finding on stdout), 2 on bad
+input, a policy that does not load, or an operational error.`,
 		Example: `  slipway verify --key keys/slipway.pub 127.0.0.1:5000/shop:prod
   slipway verify --key cosign.pub --attestation none 127.0.0.1:5000/shop@sha256:…
-  slipway verify --oci-layout --key keys/slipway.pub ./shop:prod-v3`,
+  slipway verify --oci-layout --key keys/slipway.pub ./shop:prod-v3
+  slipway verify --key keys/slipway.pub --policy policy.json 127.0.0.1:5000/shop:prod
+  slipway verify --key keys/slipway.pub --decision-key keys/gate.pub 127.0.0.1:5000/shop:prod`,
 		Args: wantArgs("REF"),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
 			return f.run(cmd.Context(), args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -69,6 +83,9 @@ stderr), 2 on bad input or an operational error.`,
 	fl.StringArrayVar(&f.keys, "key", nil, "trust the PEM public key in `PUB` (repeatable; required)")
 	fl.StringArrayVar(&f.attestations, "attestation", []string{"slsaprovenance1"},
 		"require an attestation of `TYPE`: slsaprovenance1 or a predicate type URI; none for the signature only (repeatable)")
+	fl.StringVar(&f.policy, "policy", "", "decide go / no-go with the policy in the JSON `FILE`")
+	fl.StringArrayVar(&f.decisionKeys, "decision-key", nil, "require a go decision signed by the PEM public key in `PUB` (repeatable)")
+	fl.BoolVar(&f.json, "json", false, "print the decision as JSON (with --policy or --decision-key)")
 	addTargetFlags(cmd, &f.plainHTTP, &f.ociLayout)
 	_ = cmd.MarkFlagRequired("key")
 	return cmd
@@ -83,6 +100,21 @@ func (f *verifyFlags) run(ctx context.Context, ref string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
+	var pol *release.Policy
+	if f.policy != "" {
+		if pol, err = release.ReadPolicyFile(f.policy); err != nil {
+			return err
+		}
+	}
+	var decisionKeys []signature.Verifier
+	if len(f.decisionKeys) > 0 {
+		if decisionKeys, err = loadVerifiers(f.decisionKeys); err != nil {
+			return err
+		}
+	}
+	if f.json && pol == nil && decisionKeys == nil {
+		return fmt.Errorf("--json: needs --policy or --decision-key")
+	}
 	src, err := openSource(ctx, ref, f.plainHTTP, f.ociLayout)
 	if err != nil {
 		return err
@@ -94,8 +126,23 @@ func (f *verifyFlags) run(ctx context.Context, ref string, stdout, stderr io.Wri
 	if !ok {
 		return fmt.Errorf("REF %q: the store cannot list referrers", ref)
 	}
-	v, err := release.Verify(ctx, graph, src.reference(), trusted, release.VerifyOptions{Require: require})
+	opts := release.VerifyOptions{Require: require, Policy: pol, DecisionKeys: decisionKeys}
+	v, err := release.Verify(ctx, graph, src.reference(), trusted, opts)
 	var ve *release.VerifyError
+	if errors.As(err, &ve) && (ve.Check == "policy" || ve.Check == "decision") && v != nil {
+		d := v.Decision
+		if ve.Check == "decision" {
+			d = v.Recorded
+		}
+		if d == nil { // no decision by a required key at all
+			fmt.Fprintf(stdout, "No-go %s\nCheck: decision\nReason: %s\n", src, strings.ReplaceAll(ve.Err.Error(), "\n", "; "))
+			return errNo
+		}
+		if err := writeDecision(stdout, d, src, f.json, ve.Check == "decision"); err != nil {
+			return err
+		}
+		return errNo
+	}
 	if errors.As(err, &ve) && ve.Check != "resolve" {
 		fmt.Fprintf(stderr, "slipway: rejected %s: %s\n", src, strings.ReplaceAll(ve.Err.Error(), "\n", "; "))
 		fmt.Fprintf(stdout, "Rejected %s\nCheck: %s\nReason: %s\n", src, ve.Check, reason(ve.Err))
@@ -105,6 +152,13 @@ func (f *verifyFlags) run(ctx context.Context, ref string, stdout, stderr io.Wri
 		return notFound(ctx, err, src)
 	}
 	r := v.Release
+	if f.json {
+		d := v.Decision
+		if d == nil {
+			d = v.Recorded
+		}
+		return writeDecision(stdout, d, src, true, false)
+	}
 	fmt.Fprintf(stdout, "Verified %s v%d in %s\n", r.App(), r.Version(), r.Environment())
 	fmt.Fprintf(stdout, "Signatures: %s\n", evidenceSummary(v.Signatures, false))
 	if len(v.Attestations) > 0 {
@@ -113,14 +167,78 @@ func (f *verifyFlags) run(ctx context.Context, ref string, stdout, stderr io.Wri
 	if line := summaryLine(r.Summary()); line != "" {
 		fmt.Fprintf(stdout, "Summary: %s (recomputed from the attested evidence)\n", line)
 	}
+	if later := len(v.Summary.Evidence) - len(r.Summary().Evidence); later > 0 {
+		fmt.Fprintf(stdout, "Now: %s (with %s attested since)\n", summaryLine(v.Summary), count(int64(later), "piece of evidence", "pieces of evidence"))
+	}
 	fmt.Fprintf(stdout, "Build: %s\n", src.ref(r.Build().Digest()))
 	if prev, ok := r.Previous(); ok {
 		fmt.Fprintf(stdout, "Ledger: %s follows v%d %s\n", r.Tag(), r.Version()-1, src.ref(prev.Digest))
 	} else {
 		fmt.Fprintf(stdout, "Ledger: %s, the first release\n", r.Tag())
 	}
+	if v.Decision != nil {
+		fmt.Fprintf(stdout, "Decision: go (policy %s)\n", v.Decision.Policy)
+		writeFindings(stdout, v.Decision.Findings)
+	}
+	if d := v.Recorded; d != nil {
+		fmt.Fprintf(stdout, "Recorded decision: go, %s%s\n", d.Time.Format(time.RFC3339), by(d.DecidedBy))
+	}
 	fmt.Fprintln(stdout, src.ref(r.Digest()))
 	return nil
+}
+
+func by(who string) string {
+	if who == "" {
+		return ""
+	}
+	return " by " + safeText(who)
+}
+
+// writeDecision prints d: as JSON, or as the verdict, the policy and
+// every finding. recorded says d was read from a decision attestation.
+func writeDecision(w io.Writer, d *release.Decision, src *target, asJSON, recorded bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(d)
+	}
+	verdict := "Go"
+	if !d.Go() {
+		verdict = "No-go"
+	}
+	fmt.Fprintf(w, "%s %s\n", verdict, src.ref(d.Release.Digest))
+	fmt.Fprintf(w, "Release: %s v%d in %s\n", safeText(d.Release.App), d.Release.Version, safeText(d.Release.Environment))
+	if recorded {
+		fmt.Fprintf(w, "Recorded decision: %s, %s%s\n", d.Verdict, d.Time.Format(time.RFC3339), by(d.DecidedBy))
+	}
+	fmt.Fprintf(w, "Policy: %s\n", d.Policy)
+	writeFindings(w, d.Findings)
+	return nil
+}
+
+// writeFindings prints findings as a table, blocking ones first.
+func writeFindings(w io.Writer, fs []release.Finding) {
+	if len(fs) == 0 {
+		return
+	}
+	var block int
+	for _, f := range fs {
+		if f.Blocking {
+			block++
+		}
+	}
+	fmt.Fprintf(w, "Findings: %d blocking, %d other\n", block, len(fs)-block)
+	width := 0
+	for _, f := range fs {
+		width = max(width, len(safeText(f.Rule)))
+	}
+	for _, f := range fs {
+		mark := "block"
+		if !f.Blocking {
+			mark = "note "
+		}
+		fmt.Fprintf(w, "  %s  %-*s  %s\n", mark, width, safeText(f.Rule), safeText(f.Message))
+	}
 }
 
 // requiredTypes turns --attestation values into predicate types.

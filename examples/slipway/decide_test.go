@@ -1,0 +1,93 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/slipway-dev/slipway/release"
+)
+
+// writePolicy writes a policy file and returns its path.
+func writePolicy(t *testing.T, doc string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "policy.json")
+	require.NoError(t, os.WriteFile(path, []byte(doc), 0o644))
+	return path
+}
+
+// TestVerifyPolicyAndDecide: verify --policy exits 0 on go and 1 on no-go
+// with every finding, 2 on a policy that does not load; decide records
+// the decision, and verify --decision-key requires a go by that key.
+func TestVerifyPolicyAndDecide(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	t.Setenv("SOURCE_DATE_EPOCH", sourceDateEpoch)
+	ciEnv(t, nil)
+	for _, p := range evidencePlaces(t) {
+		t.Run(p.name, func(t *testing.T) {
+			keys, gate := filepath.Join(t.TempDir(), "k"), filepath.Join(t.TempDir(), "g")
+			mustRun(t, "keygen", "--out", keys)
+			mustRun(t, "keygen", "--out", gate)
+			pub, gatePub := filepath.Join(keys, "slipway.pub"), filepath.Join(gate, "slipway.pub")
+			args := append([]string{"build", p.flag, "--dir", appTree(t), "--app", "shop", "--process", "web=bin/server"}, copyEvidence(t).args()...)
+			mustRun(t, append(args, p.repo+":v1")...)
+			mustRun(t, "release", p.flag, "--key", filepath.Join(keys, "slipway.key"), "--build", "v1", "--config", prodConfig(t, "info"), p.repo)
+			ref := p.repo + ":prod"
+			strict := writePolicy(t, `{"maxOpen":{"critical":0,"medium":0},"requireSBOM":true,"environments":["prod"]}`)
+			lenient := writePolicy(t, `{"maxOpen":{"critical":1},"allow":[{"id":"CVE-2026-3333","expires":"2999-12-31","reason":"not reachable"}]}`)
+
+			code, stdout, stderr := slipway(t, "verify", p.flag, "--key", pub, "--policy", strict, ref)
+			assert.Equal(t, exitNo, code, stderr)
+			assert.Contains(t, stdout, "No-go "+p.repo+"@sha256:")
+			assert.Contains(t, stdout, "Release: shop v1 in prod\n")
+			assert.Contains(t, stdout, "Findings: 2 blocking, 0 other\n")
+			assert.Contains(t, stdout, "  block  maxOpen  1 open critical vulnerability, at most 0 allowed: CVE-2026-1111\n")
+			assert.Contains(t, stdout, "  block  maxOpen  1 open medium vulnerability, at most 0 allowed: CVE-2026-3333\n")
+
+			code, stdout, _ = slipway(t, "verify", p.flag, "--key", pub, "--policy", strict, "--json", ref)
+			assert.Equal(t, exitNo, code)
+			var d release.Decision
+			require.NoError(t, json.Unmarshal([]byte(stdout), &d), stdout)
+			assert.Equal(t, release.VerdictNoGo, d.Verdict)
+			assert.Len(t, d.Blocking(), 2)
+
+			out := mustRun(t, "verify", p.flag, "--key", pub, "--policy", lenient, ref)
+			assert.Contains(t, out, "Decision: go (policy sha256:")
+			assert.Contains(t, out, "  note   allow  CVE-2026-3333 (medium, pkg:golang/golang.org/x/text@v0.19.0) is allowed until 2999-12-31: not reachable\n")
+
+			bad := writePolicy(t, `{"rules":[{"name":"typo","expr":"summary.vulnerabilites.open.critical == 0"}]}`)
+			code, _, stderr = slipway(t, "verify", p.flag, "--key", pub, "--policy", bad, ref)
+			assert.Equal(t, exitError, code)
+			assert.Contains(t, stderr, bad+`: rules[0] "typo" at 1:8: invalid policy: undefined field 'vulnerabilites'`)
+
+			// No decision yet: a deploy that requires one refuses.
+			code, stdout, _ = slipway(t, "verify", p.flag, "--key", pub, "--decision-key", gatePub, ref)
+			assert.Equal(t, exitNo, code)
+			assert.Contains(t, stdout, "no decision by a required key")
+
+			// The gate records a no-go, then a go.
+			code, stdout, stderr = slipway(t, "decide", p.flag, "--key", filepath.Join(gate, "slipway.key"), "--verify-key", pub, "--policy", strict, "--decided-by", "gate@example.com", ref)
+			assert.Equal(t, exitNo, code, stderr)
+			assert.Contains(t, stdout, "Recorded decision: no-go, ")
+			assert.Contains(t, stdout, " by gate@example.com\n")
+			assert.Contains(t, stdout, "Signed: decision attestation ("+release.PredicateDecision+") by key ")
+			code, stdout, _ = slipway(t, "verify", p.flag, "--key", pub, "--decision-key", gatePub, ref)
+			assert.Equal(t, exitNo, code)
+			assert.Contains(t, stdout, "Recorded decision: no-go")
+
+			code, _, stderr = slipway(t, "decide", p.flag, "--key", filepath.Join(gate, "slipway.key"), "--verify-key", pub, "--policy", lenient, ref)
+			require.Equal(t, exitOK, code, stderr)
+			out = mustRun(t, "verify", p.flag, "--key", pub, "--decision-key", gatePub, ref)
+			assert.Contains(t, out, "Recorded decision: go, ")
+
+			// A decision needs a release that verifies.
+			code, _, stderr = slipway(t, "decide", p.flag, "--key", filepath.Join(gate, "slipway.key"), "--policy", lenient, ref)
+			assert.Equal(t, exitError, code, "gate's own key did not sign the release")
+			assert.Contains(t, stderr, "no decision recorded")
+		})
+	}
+}
