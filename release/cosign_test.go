@@ -195,3 +195,41 @@ func mustLoad(t *testing.T, dst graphTarget) *release.Release {
 	require.NoError(t, err)
 	return r
 }
+
+// TestCosignVerifiesDecisions: cosign verify-attestation reads a recorded
+// decision with the decision key, as a deploy tool without slipway would
+// check it, and refuses another key.
+func TestCosignVerifiesDecisions(t *testing.T) {
+	cosign := cosigntest.New(t)
+	for _, reg := range registrytest.All(t) {
+		t.Run(reg.Name, func(t *testing.T) {
+			ctx := t.Context()
+			dst := reg.Repository(t, "acme/shop")
+			key, gate := newKey(t), newKey(t)
+			r, err := release.New(ctx, dst, newEvidenceBuild(t, dst, "shop", "v1"), newConfig(t, "shop", "prod", "info"), release.Options{Created: at(1), Signer: key})
+			require.NoError(t, err)
+			v, err := release.Verify(ctx, dst, "prod", []signature.Verifier{key}, release.VerifyOptions{Policy: mustPolicy(t, `{"maxOpen":{"critical":0}}`), Now: at(2)})
+			require.ErrorIs(t, err, release.ErrNoGo)
+			_, err = release.RecordDecision(ctx, dst, r, v.Decision, gate, release.DecisionOptions{DecidedBy: "gate@example.com"})
+			require.NoError(t, err)
+
+			ref := reg.Ref("acme/shop") + "@" + r.Digest().String()
+			out, err := cosign.VerifyAttestation(ctx, ref, writeKey(t, gate), release.PredicateDecision)
+			require.NoError(t, err, out)
+			atts, err := cosigntest.Attestations(out)
+			require.NoError(t, err, out)
+			require.NotEmpty(t, atts)
+			for _, a := range atts {
+				assert.Equal(t, release.PredicateDecision, a.PredicateType)
+				var d release.Decision
+				require.NoError(t, json.Unmarshal(a.Predicate, &d))
+				assert.Equal(t, release.VerdictNoGo, d.Verdict)
+				assert.Equal(t, r.Digest(), d.Release.Digest)
+				assert.Equal(t, "gate@example.com", d.DecidedBy)
+			}
+			out, err = cosign.VerifyAttestation(ctx, ref, writeKey(t, key), release.PredicateDecision)
+			assert.Error(t, err, "the release key made no decision: %s", out)
+		})
+	}
+	assert.Empty(t, cosign.Egress(), "cosign reached beyond loopback")
+}
