@@ -10,7 +10,6 @@ import (
 
 	"github.com/sigstore/sigstore/pkg/signature"
 	"oras.land/oras-go/v2"
-	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/slipway-dev/slipway/attest"
 )
@@ -50,15 +49,7 @@ func RecordDecision(ctx context.Context, dst oras.Target, r *Release, d *Decisio
 	rec := *d
 	rec.DecidedBy = opts.DecidedBy
 	rec.Findings = slices.Clone(d.Findings)
-	name := opts.Sign.Name
-	if _, registry := dst.(*remote.Repository); name == "" && !registry {
-		name = r.App()
-	}
-	_, err := attest.Attest(ctx, dst, r.Descriptor(), PredicateDecision, &rec, s, attest.SignOptions{
-		SkipBundle:     opts.Sign.SkipBundle,
-		SkipLegacyTags: opts.Sign.SkipLegacyTags,
-		Name:           name,
-	})
+	_, err := attest.Attest(ctx, dst, r.Descriptor(), PredicateDecision, &rec, s, attestOptions(dst, r, opts.Sign))
 	if err != nil {
 		return nil, fmt.Errorf("release: record decision about %s: %w", r.Digest(), err)
 	}

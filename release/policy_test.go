@@ -249,13 +249,15 @@ func TestVerifyWithPolicy(t *testing.T) {
 			assert.Equal(t, r.Summary(), v.Summary, "nothing attested later: the signed summary")
 
 			// A VEX statement attested later marks the finding not_affected.
-			_, err = attest.Attest(ctx, dst, r.Descriptor(), attest.PredicateOpenVEX, json.RawMessage(vexCritical), key, attest.SignOptions{})
+			ref, err := release.AttestEvidence(ctx, dst, r, attest.PredicateOpenVEX, []byte(vexCritical), key, release.SignOptions{})
 			require.NoError(t, err)
+			assert.Equal(t, attest.PredicateOpenVEX, ref.PredicateType)
 			v, err = release.Verify(ctx, dst, "prod", trusted, opts)
 			require.NoError(t, err)
 			require.True(t, v.Decision.Go(), "%+v", v.Decision.Findings)
 			assert.Equal(t, 0, v.Summary.Vulnerabilities.Open.Critical)
 			assert.Len(t, v.Summary.Evidence, 4)
+			assert.Contains(t, v.Summary.Evidence, ref)
 			assert.Equal(t, 1, r.Summary().Vulnerabilities.Open.Critical, "the signed summary is unchanged")
 
 			// A VEX document signed by an untrusted key changes nothing.
@@ -266,7 +268,7 @@ func TestVerifyWithPolicy(t *testing.T) {
 			require.NoError(t, err, "evidence by an untrusted key is not read")
 
 			// A new scan finds another critical vulnerability.
-			_, err = attest.Attest(ctx, dst, r.Descriptor(), attest.PredicateVuln, json.RawMessage(scanNewCritical), key, attest.SignOptions{})
+			_, err = release.AttestEvidence(ctx, dst, r, attest.PredicateVuln, []byte(scanNewCritical), key, release.SignOptions{})
 			require.NoError(t, err)
 			v, err = release.Verify(ctx, dst, "prod", trusted, opts)
 			require.ErrorIs(t, err, release.ErrNoGo)
@@ -384,3 +386,37 @@ func TestParseDecision(t *testing.T) {
 		assert.True(t, errors.Is(err, release.ErrMalformed), "%s: %v", name, err)
 	}
 }
+
+func TestAttestEvidenceRefusesBadInput(t *testing.T) {
+	ctx := t.Context()
+	dst := memory.New()
+	key := newKey(t)
+	r, err := release.New(ctx, dst, newEvidenceBuild(t, dst, "shop", "v1"), newConfig(t, "shop", "prod", "info"), release.Options{Created: at(1), Signer: key})
+	require.NoError(t, err)
+	referrers := func() int {
+		preds, err := dst.Predecessors(ctx, r.Descriptor())
+		require.NoError(t, err)
+		return len(preds)
+	}
+	att, err := dst.Resolve(ctx, attest.LegacyTag(r.Digest(), ".att"))
+	require.NoError(t, err)
+	before := referrers()
+	for name, c := range map[string]struct {
+		typ, data string
+		want      error
+	}{
+		"not json":     {attest.PredicateOpenVEX, `{"@context":`, attest.ErrMalformed},
+		"bad vex":      {attest.PredicateOpenVEX, `{"@context":"https://openvex.dev/ns/v0.2.0","statements":[{"status":"maybe"}]}`, attest.ErrMalformed},
+		"bad scan":     {attest.PredicateVuln, `{"scanner":{}}`, attest.ErrMalformed},
+		"not evidence": {attest.PredicateSLSAProvenance, `{}`, release.ErrInvalidOptions},
+		"sbom refused": {attest.PredicateCycloneDX, `{}`, release.ErrInvalidOptions},
+	} {
+		_, err := release.AttestEvidence(ctx, dst, r, c.typ, []byte(c.data), key, release.SignOptions{})
+		assert.ErrorIs(t, err, c.want, name)
+	}
+	assert.Equal(t, before, referrers(), "no referrer stored")
+	again, err := dst.Resolve(ctx, attest.LegacyTag(r.Digest(), ".att"))
+	require.NoError(t, err)
+	assert.Equal(t, att.Digest, again.Digest, "the legacy .att tag is unchanged")
+}
+

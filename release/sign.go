@@ -48,10 +48,7 @@ func Sign(ctx context.Context, dst oras.Target, r *Release, s signature.Signer, 
 }
 
 func sign(ctx context.Context, dst oras.Target, r *Release, s signature.Signer, opts SignOptions) error {
-	ao := attest.SignOptions{SkipBundle: opts.SkipBundle, SkipLegacyTags: opts.SkipLegacyTags, Name: opts.Name}
-	if _, registry := dst.(*remote.Repository); ao.Name == "" && !registry {
-		ao.Name = r.App()
-	}
+	ao := attestOptions(dst, r, opts)
 	if err := attest.Sign(ctx, dst, r.desc, s, ao); err != nil {
 		return err
 	}
@@ -192,4 +189,15 @@ func processList(ps []build.Process) []map[string]any {
 		out = append(out, m)
 	}
 	return out
+}
+
+// attestOptions are the attest settings of opts for statements about r
+// stored in dst: the subject is named by the repository in a registry,
+// and by the app's name in any other store.
+func attestOptions(dst oras.Target, r *Release, opts SignOptions) attest.SignOptions {
+	ao := attest.SignOptions{SkipBundle: opts.SkipBundle, SkipLegacyTags: opts.SkipLegacyTags, Name: opts.Name}
+	if _, registry := dst.(*remote.Repository); ao.Name == "" && !registry {
+		ao.Name = r.App()
+	}
+	return ao
 }

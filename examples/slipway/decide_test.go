@@ -91,3 +91,53 @@ func TestVerifyPolicyAndDecide(t *testing.T) {
 		})
 	}
 }
+
+// TestAttestTurnsNoGoIntoGo: slipway attest --vex marks the critical
+// finding not_affected and verify --policy says go; a new scan with a new
+// critical finding says no-go again.
+func TestAttestTurnsNoGoIntoGo(t *testing.T) {
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	t.Setenv("SOURCE_DATE_EPOCH", sourceDateEpoch)
+	ciEnv(t, nil)
+	for _, p := range evidencePlaces(t) {
+		t.Run(p.name, func(t *testing.T) {
+			keys := filepath.Join(t.TempDir(), "k")
+			mustRun(t, "keygen", "--out", keys)
+			key, pub := filepath.Join(keys, "slipway.key"), filepath.Join(keys, "slipway.pub")
+			args := append([]string{"build", p.flag, "--dir", appTree(t), "--app", "shop", "--process", "web=bin/server"}, copyEvidence(t).args()...)
+			mustRun(t, append(args, p.repo+":v1")...)
+			mustRun(t, "release", p.flag, "--key", key, "--build", "v1", "--config", prodConfig(t, "info"), p.repo)
+			ref := p.repo + ":prod"
+			pol := writePolicy(t, `{"maxOpen":{"critical":0}}`)
+
+			code, stdout, _ := slipway(t, "verify", p.flag, "--key", pub, "--policy", pol, ref)
+			require.Equal(t, exitNo, code, stdout)
+
+			dir := t.TempDir()
+			vex := filepath.Join(dir, "vex.json")
+			require.NoError(t, os.WriteFile(vex, []byte(`{"@context":"https://openvex.dev/ns/v0.2.0","@id":"https://example.com/vex/2","author":"security@example.com","timestamp":"2026-01-02T00:00:00Z","version":1,
+ "statements":[{"vulnerability":{"name":"CVE-2026-1111"},"products":[{"@id":"shop","subcomponents":[{"@id":"pkg:golang/golang.org/x/net@v0.30.0"}]}],"status":"not_affected","justification":"vulnerable_code_not_in_execute_path"}]}`), 0o644))
+			out := mustRun(t, "attest", p.flag, "--key", key, "--vex", vex, ref)
+			assert.Contains(t, out, "Attested vex sha256:")
+			assert.Contains(t, out, "about shop v1 in prod\n")
+			out = mustRun(t, "verify", p.flag, "--key", pub, "--policy", pol, ref)
+			assert.Contains(t, out, "Summary: open critical 1, high 0, medium 1, low 0, unknown 0; 1 suppressed by VEX; SBOM of 3 components (recomputed from the attested evidence)\n")
+			assert.Contains(t, out, "Now: open critical 0, high 0, medium 1, low 0, unknown 0; 2 suppressed by VEX; SBOM of 3 components (with 1 piece of evidence attested since)\n")
+			assert.Contains(t, out, "Decision: go (policy sha256:")
+
+			scan := filepath.Join(dir, "trivy.json")
+			require.NoError(t, os.WriteFile(scan, []byte(`{"SchemaVersion":2,"CreatedAt":"2026-02-01T00:00:00Z","Results":[{"Target":"bin/server","Type":"gobinary","Vulnerabilities":[
+ {"VulnerabilityID":"CVE-2026-9999","PkgName":"golang.org/x/net","PkgIdentifier":{"PURL":"pkg:golang/golang.org/x/net@v0.30.0"},"InstalledVersion":"v0.30.0","Severity":"CRITICAL"}]}]}`), 0o644))
+			mustRun(t, "attest", p.flag, "--key", key, "--scan", scan, ref)
+			code, stdout, _ = slipway(t, "verify", p.flag, "--key", pub, "--policy", pol, ref)
+			assert.Equal(t, exitNo, code)
+			assert.Contains(t, stdout, "1 open critical vulnerability, at most 0 allowed: CVE-2026-9999")
+
+			bad := filepath.Join(dir, "bad.json")
+			require.NoError(t, os.WriteFile(bad, []byte("{\n  \"@context\": \"https://openvex.dev/ns/v0.2.0\",\n  \"statements\": [{\"status\": \"maybe\"}]\n}"), 0o644))
+			code, _, stderr := slipway(t, "attest", p.flag, "--key", key, "--vex", bad, ref)
+			assert.Equal(t, exitError, code)
+			assert.Contains(t, stderr, "--vex "+bad+":1:1: @id: malformed evidence: missing @id")
+		})
+	}
+}

@@ -107,7 +107,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		args = []string{} // cobra reads os.Args when given nil
 	}
 	root.SetArgs(args)
-	root.AddCommand(newBuildCmd(), newReleaseCmd(), newHistoryCmd(), newRollbackCmd(), newDiffCmd(), newKeygenCmd(), newVerifyCmd(), newInspectCmd(), newDecideCmd())
+	root.AddCommand(newBuildCmd(), newReleaseCmd(), newHistoryCmd(), newRollbackCmd(), newDiffCmd(), newKeygenCmd(), newVerifyCmd(), newInspectCmd(), newDecideCmd(), newAttestCmd())
 
 	cmd, err := root.ExecuteContextC(ctx)
 	switch {
