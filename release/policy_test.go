@@ -419,4 +419,3 @@ func TestAttestEvidenceRefusesBadInput(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, att.Digest, again.Digest, "the legacy .att tag is unchanged")
 }
-
