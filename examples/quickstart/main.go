@@ -5,6 +5,9 @@
 // (plain variables and a secret reference, never a secret value), signed
 // with a key it generates into the demo directory, prints the
 // environment's history, and verifies the head release with the public key.
+// Then it decides go / no-go with a policy: the demo scan holds a critical
+// finding, so prod is no-go until a VEX statement, attested about the
+// release, marks it not_affected; the go is recorded as a signed decision.
 // The build carries evidence: an SBOM generated from the binary's build
 // info, a demo scan report and a VEX statement, which every release
 // attests and summarizes.
@@ -93,7 +96,7 @@ func main() {
     "Target": "bin/shop", "Class": "lang-pkgs", "Type": "gobinary",
     "Vulnerabilities": [
       {"VulnerabilityID": "CVE-2026-0001", "PkgName": "stdlib", "PkgIdentifier": {"PURL": "pkg:golang/stdlib"},
-       "InstalledVersion": "%[1]s", "FixedVersion": "%[1]s.1", "Severity": "HIGH",
+       "InstalledVersion": "%[1]s", "FixedVersion": "%[1]s.1", "Severity": "CRITICAL",
        "Title": "demo: net/http reads too much of a request header"},
       {"VulnerabilityID": "CVE-2026-0002", "PkgName": "stdlib", "PkgIdentifier": {"PURL": "pkg:golang/stdlib"},
        "InstalledVersion": "%[1]s", "Severity": "MEDIUM",
@@ -117,6 +120,30 @@ func main() {
   }]
 }
 `
+	// policyJSON is prod's go / no-go policy (docs/policy.md).
+	policyJSON = `{
+  "maxOpen": {"critical": 0, "high": 0},
+  "requireSBOM": true,
+  "sources": ["https://example.invalid/acme/*"],
+  "environments": ["staging", "prod"]
+}
+`
+	// triageVEX is what the security team concludes after the no-go: shop
+	// never reads request headers through the flawed path.
+	triageVEX = `{
+  "@context": "https://openvex.dev/ns/v0.2.0",
+  "@id": "https://example.invalid/acme/shop/vex/2",
+  "author": "security@example.invalid",
+  "timestamp": "2026-01-02T02:00:00Z",
+  "version": 1,
+  "statements": [{
+    "vulnerability": {"name": "CVE-2026-0001"},
+    "products": [{"@id": "pkg:golang/example.invalid/shop", "subcomponents": [{"@id": "pkg:golang/stdlib"}]}],
+    "status": "not_affected",
+    "justification": "vulnerable_code_cannot_be_controlled_by_adversary"
+  }]
+}
+`
 	indexHTML = "<!doctype html><title>shop</title><h1>shop</h1>\n"
 	procfile  = "web: bin/shop\n"
 	// prodJSON is the config of the app in prod, as people write it.
@@ -134,6 +161,9 @@ func main() {
 var (
 	firstRelease  = time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
 	secondRelease = time.Date(2026, 1, 2, 1, 0, 0, 0, time.UTC)
+	// The times of the two go / no-go decisions; a gate passes time.Now().
+	firstDecision  = time.Date(2026, 1, 2, 1, 30, 0, 0, time.UTC)
+	secondDecision = time.Date(2026, 1, 2, 2, 30, 0, 0, time.UTC)
 )
 
 // run makes the demo build and its releases in a fresh OCI image layout at
@@ -345,13 +375,69 @@ func run(ctx context.Context, layoutDir string, out io.Writer) error {
 		return fmt.Errorf("a release verified with a key that never signed it: %v", err)
 	}
 	fmt.Fprintf(out, "   with a key that did not sign it, verification fails: untrusted key\n")
+
+	// 10. Go / no-go: prod's policy allows no open critical or high
+	// vulnerability. The scan holds a critical one: no-go.
+	policyFile := filepath.Join(layoutDir, "policy.json")
+	if err := os.WriteFile(policyFile, []byte(policyJSON), 0o644); err != nil {
+		return err
+	}
+	pol, err := release.ReadPolicyFile(policyFile)
+	if err != nil {
+		return err
+	}
+	trusted := []signature.Verifier{pub}
+	v, err = release.Verify(ctx, store, "prod", trusted, release.VerifyOptions{Policy: pol, Now: firstDecision})
+	if !errors.Is(err, release.ErrNoGo) {
+		return fmt.Errorf("the release with a critical finding was not no-go: %v", err)
+	}
+	fmt.Fprintf(out, "10. judged prod by the policy %s (%.19s…): %s\n", policyFile, pol.Digest(), v.Decision.Verdict)
+	writeDecision(out, v.Decision)
+
+	// 11. The security team finds shop cannot be reached through the flaw
+	// and says so in a VEX document, attested about the release. The
+	// release does not change; its next verification reads the new
+	// evidence, and the verdict turns go. A gate records it, signed.
+	vexRef, err := release.AttestEvidence(ctx, store, v.Release, attest.PredicateOpenVEX, []byte(triageVEX), signer, release.SignOptions{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "11. attested a VEX statement about prod v%d: CVE-2026-0001 not_affected  %.19s…\n", v.Release.Version(), vexRef.Digest)
+	v, err = release.Verify(ctx, store, "prod", trusted, release.VerifyOptions{Policy: pol, Now: secondDecision})
+	if err != nil {
+		return err
+	}
+	open := v.Summary.Vulnerabilities.Open
+	fmt.Fprintf(out, "    judged again: %s; open critical %d, high %d, medium %d; %d suppressed by VEX\n", v.Decision.Verdict,
+		open.Critical, open.High, open.Medium, len(v.Summary.Vulnerabilities.Suppressed))
+	writeDecision(out, v.Decision)
+	if _, err := release.RecordDecision(ctx, store, v.Release, v.Decision, signer, release.DecisionOptions{DecidedBy: "quickstart"}); err != nil {
+		return err
+	}
+	v, err = release.Verify(ctx, store, "prod", trusted, release.VerifyOptions{DecisionKeys: trusted})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "    recorded the %s decision as a signed attestation; a deploy that requires one finds it (%s by %s)\n",
+		v.Recorded.Verdict, v.Recorded.Time.Format(time.RFC3339), v.Recorded.DecidedBy)
 	fmt.Fprintf(out, "next: go run ./examples/slipway inspect --oci-layout %s:prod\n", layoutDir)
-	fmt.Fprintf(out, "      go run ./examples/slipway verify --oci-layout --key %s %s:prod\n", filepath.Join(keyDir, "slipway.pub"), layoutDir)
+	fmt.Fprintf(out, "      go run ./examples/slipway verify --oci-layout --key %s --policy %s %s:prod\n", filepath.Join(keyDir, "slipway.pub"), policyFile, layoutDir)
 	fmt.Fprintf(out, "      go run ./examples/slipway history --oci-layout %s:prod\n", layoutDir)
 	fmt.Fprintf(out, "      go run ./examples/slipway diff --oci-layout %s:prod-v1 prod-v2\n", layoutDir)
 	fmt.Fprintf(out, "      oras pull --oci-layout %s:build -o out\n", layoutDir)
 	fmt.Fprintf(out, "%s@%s\n", layoutDir, r2.Digest())
 	return nil
+}
+
+// writeDecision prints a decision's findings, blocking ones first.
+func writeDecision(out io.Writer, d *release.Decision) {
+	for _, f := range d.Findings {
+		mark := "block"
+		if !f.Blocking {
+			mark = "note"
+		}
+		fmt.Fprintf(out, "    %-5s %s: %s\n", mark, f.Rule, f.Message)
+	}
 }
 
 // demoKey makes a new key pair in dir and returns its signer.
