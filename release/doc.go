@@ -42,6 +42,15 @@
 // check and wrapping a sentinel for [errors.Is] ([ErrNotSigned],
 // [ErrUntrustedKey], [ErrDigestMismatch], [ErrNotOnLedger], …).
 //
+// Go / no-go: a [Policy] (typed rules and CEL rules, loaded with
+// [ReadPolicyFile] and compiled once) judges a release and returns a
+// [Decision] listing every finding. [VerifyOptions.Policy] makes [Verify]
+// decide in the same call, over the summary recomputed with every scan and
+// VEX document attested about the release since ([AttestEvidence]); a
+// no-go is an error wrapping [ErrNoGo]. [RecordDecision] signs a decision
+// as an attestation, and [VerifyOptions.DecisionKeys] requires a go signed
+// by one of those keys. docs/policy.md explains the policy language.
+//
 // The format, the guarantees per kind of store, and what verification
 // checks and returns for each kind of tampering are described in
 // docs/format.md.
