@@ -148,6 +148,12 @@ func orPolicyName(source string) string {
 
 func newPolicy(spec PolicySpec, source string) (*Policy, error) {
 	spec = cloneSpec(spec)
+	if len(spec.ForbiddenFiles) == 0 {
+		spec.ForbiddenFiles = nil // as the digest sees it: left out
+	}
+	if len(spec.Rules) == 0 {
+		spec.Rules = nil
+	}
 	var errs []error
 	bad := func(field, format string, args ...any) {
 		where := field
@@ -217,7 +223,7 @@ func cloneSpec(s PolicySpec) PolicySpec {
 	return s
 }
 
-// Spec returns a copy of the policy's spec.
+// Spec returns a copy of the policy's spec, with empty lists as nil.
 func (p *Policy) Spec() PolicySpec { return cloneSpec(p.spec) }
 
 // Digest is the SHA-256 digest of the canonical JSON encoding of the
