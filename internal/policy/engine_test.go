@@ -146,8 +146,11 @@ func TestDecodeIsStrict(t *testing.T) {
 	var n nested
 	for _, c := range []struct{ in, want string }{
 		{"{\"m\": {\"zzz\": 1}, \"any\": {\"x\": [{\"y\": 1}]}, \"rules\": [{\"name\": \"a\"},\n {\"name\": \"b\", \"nam\": \"c\"}]}", `p.json:2:16: invalid policy`},
-		{"{\"ptr\": {\"NAME\": \"a\", \"x\": 1}}", `p.json:1:23: invalid policy`},
+		{"{\"ptr\": {\"name\": \"a\", \"x\": 1}}", `p.json:1:23: invalid policy`},
 		{"{\"when\": \"2026-01-01T00:00:00Z\",\n\t\"rules\": [], \"name\": 1}", `p.json:2:15: invalid policy`},
+		// encoding/json would take these for "rules" and "name".
+		{"{\"Rules\": []}", `p.json:1:2: invalid policy: unknown field "Rules" (field names are case-sensitive)`},
+		{"{\"rules\": [{\"name\": \"a\"},\n  {\"NAME\": \"b\"}]}", `p.json:2:4: invalid policy: unknown field "NAME"`},
 	} {
 		err := Decode([]byte(c.in), "p.json", &n)
 		require.Error(t, err, c.in)

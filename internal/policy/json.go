@@ -15,9 +15,11 @@ import (
 const MaxSize = 1 << 20
 
 // Decode reads one JSON object from data into v, rejecting unknown fields,
-// trailing data and documents over [MaxSize]. Errors name source and, where
-// the JSON decoder knows it, the line and column (of the key, for an
-// unknown field), and wrap [ErrInvalid].
+// trailing data and documents over [MaxSize]. Field names must match
+// exactly: where encoding/json would take "FailOn" for "failOn", Decode
+// refuses it as unknown. Errors name source and, where the JSON decoder
+// knows it, the line and column (of the key, for an unknown field), and
+// wrap [ErrInvalid].
 func Decode(data []byte, source string, v any) error {
 	source = orPolicy(source)
 	if len(data) > MaxSize {
@@ -30,6 +32,9 @@ func Decode(data []byte, source string, v any) error {
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return fmt.Errorf("%s:%s: %w: data after the policy object", source, lineCol(data, dec.InputOffset()-1), ErrInvalid)
+	}
+	if off, key := unknownField(data, reflect.TypeOf(v), true); off >= 0 {
+		return fmt.Errorf("%s:%s: %w: unknown field %q (field names are case-sensitive)", source, lineCol(data, off), ErrInvalid, key)
 	}
 	return nil
 }
@@ -48,7 +53,7 @@ func Read(r io.Reader, source string) ([]byte, error) {
 
 func at(data []byte, source string, dec *json.Decoder, err error, t reflect.Type) string {
 	if strings.HasPrefix(err.Error(), "json: unknown field ") {
-		if off := unknownField(data, t); off >= 0 {
+		if off, _ := unknownField(data, t, false); off >= 0 {
 			return source + ":" + lineCol(data, off)
 		}
 	}
@@ -82,11 +87,12 @@ func lineCol(data []byte, off int64) string {
 }
 
 // unknownField returns the offset in data of the first key, in document
-// order, that names no field of the struct it is decoded into, as
-// encoding/json matches them (by json tag or field name, ignoring case);
-// -1 if there is none or data does not parse. Keys of maps, of interface
-// values and of types that decode themselves are never unknown.
-func unknownField(data []byte, t reflect.Type) int64 {
+// order, that names no field of the struct it is decoded into, and the
+// key; -1 if there is none or data does not parse. Keys match fields by
+// json tag or field name: exactly, or ignoring case as encoding/json does.
+// Keys of maps, of interface values and of types that decode themselves
+// are never unknown.
+func unknownField(data []byte, t reflect.Type, exact bool) (int64, string) {
 	var stack []*jsonFrame
 	dec := json.NewDecoder(bytes.NewReader(data))
 	next := t // the type of the next value
@@ -94,7 +100,7 @@ func unknownField(data []byte, t reflect.Type) int64 {
 		before := dec.InputOffset()
 		tok, err := dec.Token()
 		if err != nil {
-			return -1
+			return -1, ""
 		}
 		if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].key {
 			top := stack[n-1]
@@ -104,12 +110,12 @@ func unknownField(data []byte, t reflect.Type) int64 {
 				next = valueDone(stack)
 				continue
 			}
-			ft, ok := fieldOf(top.t, name)
+			ft, ok := fieldOf(top.t, name, exact)
 			if !ok {
 				for before < int64(len(data)) && strings.IndexByte(" \t\r\n,", data[before]) >= 0 {
 					before++
 				}
-				return before
+				return before, name
 			}
 			top.key, next = false, ft
 			continue
@@ -175,9 +181,9 @@ func decodesItself(t reflect.Type) bool {
 	return p.Implements(jsonUnmarshaler) || p.Implements(textUnmarshaler)
 }
 
-// fieldOf finds the field of struct t that key names, as encoding/json
-// does, and returns its type; with t nil, any key is known.
-func fieldOf(t reflect.Type, key string) (reflect.Type, bool) {
+// fieldOf finds the field of struct t that key names, exactly or
+// ignoring case, and returns its type; with t nil, any key is known.
+func fieldOf(t reflect.Type, key string, exact bool) (reflect.Type, bool) {
 	if t == nil {
 		return nil, true
 	}
@@ -191,7 +197,7 @@ func fieldOf(t reflect.Type, key string) (reflect.Type, bool) {
 			continue
 		}
 		if f.Anonymous && name == "" {
-			if ft, ok := fieldOf(structOrNil(deref(f.Type)), key); ok && ft != nil {
+			if ft, ok := fieldOf(structOrNil(deref(f.Type)), key, exact); ok && ft != nil {
 				return ft, true
 			}
 			continue
@@ -199,7 +205,7 @@ func fieldOf(t reflect.Type, key string) (reflect.Type, bool) {
 		if name == "" {
 			name = f.Name
 		}
-		if strings.EqualFold(name, key) {
+		if name == key || !exact && strings.EqualFold(name, key) {
 			return f.Type, true
 		}
 	}
