@@ -602,6 +602,7 @@ func TestParsePolicy(t *testing.T) {
 	for _, tc := range []struct{ name, doc, want string }{
 		{"unknown field", "{\n  \"failOn\": \"high\",\n  \"failOnn\": \"low\"\n}", `p.json:3:3: invalid policy`},
 		{"unknown rule field", "{\"rules\": [\n  {\"name\": \"a\", \"expr\": \"true\", \"msg\": \"x\"}]}", `p.json:2:33: invalid policy`},
+		{"field in other case", "{\"failOn\": \"high\", \"RequireSBOM\": true}", `p.json:1:20: invalid policy: unknown field "RequireSBOM" (field names are case-sensitive)`},
 		{"wrong type", "{\"maxFileSize\": \"1MB\"}", `p.json:1:21: maxFileSize: invalid policy`},
 		{"trailing data", "{} {}", `p.json:1:4: invalid policy: data after the policy object`},
 		{"null", " null", `p.json:1:1: invalid policy: want a JSON object`},
