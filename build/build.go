@@ -139,9 +139,12 @@ func (b *Build) Evidence() []Evidence {
 }
 
 // Summary is what the build's evidence says: SBOM, open and suppressed
-// vulnerabilities, and the evidence it was computed from. It is empty when
-// the build has no evidence. The record holds it as computed by [New]; a
-// release's verification recomputes it from the attested evidence.
+// vulnerabilities, and the evidence it was computed from, and the result
+// of the build policy [New] applied, if any (Policy, which names the
+// policy by digest; a stored build always passed it). It is empty when the
+// build has no evidence and no policy was applied. The record holds it as
+// computed by [New]; a release's verification recomputes it from the
+// attested evidence, all but Policy.
 func (b *Build) Summary() attest.Summary {
 	if b.rec.Summary == nil {
 		return attest.Summary{}

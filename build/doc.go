@@ -20,6 +20,13 @@
 // suppressed vulnerabilities, the SBOM's size. [DetectCI] reads the
 // builder and invocation from a GitHub Actions or GitLab CI environment.
 //
+// A [Policy] says what breaks a build: open vulnerabilities at or above a
+// severity, a missing SBOM, a dirty tree, a missing revision, forbidden or
+// oversized files, and CEL rules over the summary and the build's [Facts].
+// Given in [Options.Policy], it is applied before anything is stored; a
+// build that breaks it is not stored, and New returns a [*PolicyError]
+// listing every finding. docs/policy.md describes the policy file.
+//
 // The shortest flow:
 //
 //	store, _ := build.OpenLayout(ctx, "slipway-demo")

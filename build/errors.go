@@ -4,6 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/slipway-dev/slipway/attest"
+	"github.com/slipway-dev/slipway/internal/policy"
 )
 
 // Errors a caller may branch on with [errors.Is]. Errors about one file
@@ -46,7 +52,47 @@ var (
 	ErrRecordMismatch = errors.New("record does not match manifest")
 	// ErrMissingBlob: a blob the manifest names is not in the store.
 	ErrMissingBlob = errors.New("missing blob")
+
+	// ErrInvalidPolicy: a build policy cannot be loaded: malformed JSON,
+	// an unknown field, a bad value, or a CEL rule that does not compile.
+	// It is the value release policies use too, so errors.Is matches it
+	// whichever package reported it.
+	ErrInvalidPolicy = policy.ErrInvalid
+	// ErrPolicy: the build breaks its policy, and was not stored. The
+	// error is a [*PolicyError] listing every finding.
+	ErrPolicy = errors.New("build policy failed")
 )
+
+// PolicyError is a build that breaks its [Policy]: which policy, and every
+// finding, in the order [Policy.Check] gives them. [New] returns it, and
+// has stored no record, manifest or tag.
+type PolicyError struct {
+	Policy   digest.Digest          // the policy's digest
+	Findings []attest.PolicyFinding // at least one
+}
+
+// Error lists every finding: `policy sha256:…: 2 findings: [sbom] the
+// build has no SBOM; [forbidden-files] "config/.env" matches ".env"`.
+func (e *PolicyError) Error() string {
+	var b strings.Builder
+	n := len(e.Findings)
+	fmt.Fprintf(&b, "policy %s failed: %d finding", e.Policy, n)
+	if n != 1 {
+		b.WriteString("s")
+	}
+	for i, f := range e.Findings {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "[%s] %s", f.Rule, f.Message)
+	}
+	return b.String()
+}
+
+// Unwrap returns [ErrPolicy].
+func (e *PolicyError) Unwrap() error { return ErrPolicy }
 
 // FileError records a failure about one file of a build.
 type FileError struct {

@@ -118,35 +118,55 @@ func goSBOM(rec *record, infos []attest.GoBinary, files []entryRecord, created t
 	return predicate{kind: attest.PredicateCycloneDX, data: data, source: sourceGenerated}, nil
 }
 
-// storeEvidence stores each predicate as a blob, records it, and computes
-// the build's summary from it.
+// storeEvidence records each predicate in rec, computes the build's
+// summary from them, and stores them as blobs.
 func (s *storer) storeEvidence(ctx context.Context, rec *record, preds []predicate) error {
+	uniq, err := recordEvidence(rec, preds)
+	if err != nil {
+		return err
+	}
+	for _, p := range uniq {
+		desc := evidenceDescriptor(p)
+		if err := pushBytes(ctx, s.dst, desc, p.data); err != nil {
+			return fmt.Errorf("store evidence %s (%s): %w", p.source, desc.Digest, err)
+		}
+	}
+	return nil
+}
+
+// recordEvidence records each predicate in rec and computes the build's
+// summary from them, storing nothing. It returns the predicates without
+// repeats, in the order given.
+func recordEvidence(rec *record, preds []predicate) ([]predicate, error) {
 	var in []attest.Predicate
+	var uniq []predicate
 	seen := map[digest.Digest]bool{}
 	for _, p := range preds {
-		desc := ocispec.Descriptor{MediaType: evidenceMediaType(p.kind), Digest: digest.FromBytes(p.data), Size: int64(len(p.data))}
+		desc := evidenceDescriptor(p)
 		if seen[desc.Digest] {
 			continue
 		}
 		seen[desc.Digest] = true
-		if err := pushBytes(ctx, s.dst, desc, p.data); err != nil {
-			return fmt.Errorf("store evidence %s (%s): %w", p.source, desc.Digest, err)
-		}
 		rec.Evidence = append(rec.Evidence, evidenceRecord{
 			PredicateType: p.kind, MediaType: desc.MediaType, Digest: desc.Digest.String(), Size: desc.Size, Source: p.source,
 		})
 		in = append(in, attest.Predicate{Type: p.kind, Data: p.data})
+		uniq = append(uniq, p)
 	}
 	slices.SortFunc(rec.Evidence, func(a, b evidenceRecord) int { return strings.Compare(a.Digest, b.Digest) })
 	if len(in) == 0 {
-		return nil
+		return nil, nil
 	}
 	sum, err := attest.Summarize(in, productsOf(rec))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rec.Summary = sum
-	return nil
+	return uniq, nil
+}
+
+func evidenceDescriptor(p predicate) ocispec.Descriptor {
+	return ocispec.Descriptor{MediaType: evidenceMediaType(p.kind), Digest: digest.FromBytes(p.data), Size: int64(len(p.data))}
 }
 
 // productsOf lists the identities VEX statements may name the build by:

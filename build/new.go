@@ -43,6 +43,19 @@ import (
 // pass, then the push. Blobs dst already has are not sent again. Bad input
 // fails before any I/O on dst with an error that names the file (see
 // [FileError]) and wraps one of this package's Err values.
+//
+// With [Options.Policy], New applies the policy twice. First before
+// anything is sent to dst: to the files as listed (their names and sizes,
+// the members of packed directories included) and to the summary of the
+// evidence; to make the generated SBOM for that, Go binaries are hashed in
+// a pass of their own before their push, even to an [Ingester]. A build
+// that breaks the policy then stores nothing at all: New returns a
+// [*PolicyError] listing every finding, which wraps [ErrPolicy]. Then once
+// more over what was stored, before the record: should the files have
+// changed on disk meanwhile so that the build now breaks the policy, the
+// error is the same and no record, manifest or tag is stored, but the file
+// and evidence blobs already sent stay in dst, unreferenced. A build that
+// passes records the result in its summary's Policy ([Build.Summary]).
 func New(ctx context.Context, dst oras.Target, app string, spec Spec, opts Options) (*Build, error) {
 	b, err := newBuild(ctx, dst, app, spec, opts)
 	if err != nil {
@@ -125,6 +138,20 @@ func newBuild(ctx context.Context, dst oras.Target, app string, spec Spec, opts 
 		rec.Source = &src
 	}
 	rec.Binaries = bins
+	genSBOM := spec.SBOM == "" && len(s.infos) > 0
+	if opts.Policy != nil {
+		if genSBOM {
+			// The generated SBOM names the binaries by digest: hash them
+			// now, one pass before their push, so that the policy is
+			// decided before anything is sent.
+			if err := s.run(ctx, items, s.hashBinary); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.decide(opts.Policy, rec, items, preds, genSBOM, created); err != nil {
+			return nil, err
+		}
+	}
 	for i := range items {
 		s.total += items[i].size
 	}
@@ -134,7 +161,7 @@ func newBuild(ctx context.Context, dst oras.Target, app string, spec Spec, opts 
 	for _, it := range items {
 		rec.Files = append(rec.Files, it.entry)
 	}
-	if spec.SBOM == "" && len(s.infos) > 0 {
+	if genSBOM {
 		p, err := goSBOM(rec, s.infos, rec.Files, created)
 		if err != nil {
 			return nil, err
@@ -144,7 +171,65 @@ func newBuild(ctx context.Context, dst oras.Target, app string, spec Spec, opts 
 	if err := s.storeEvidence(ctx, rec, preds); err != nil {
 		return nil, err
 	}
+	if p := opts.Policy; p != nil {
+		// Once more over what was stored, which New read again: the
+		// record must say what passed.
+		if err := checkPolicy(p, rec, created, items); err != nil {
+			return nil, err
+		}
+		if rec.Summary == nil {
+			rec.Summary = &attest.Summary{}
+		}
+		rec.Summary.Policy = &attest.PolicyResult{Digest: p.Digest().String(), Pass: true}
+	}
 	return s.finish(ctx, rec, subject)
+}
+
+// decide applies the policy p to the build as it will be, before any of
+// it is stored: its files as listed and prepared, and the summary of its
+// evidence.
+func (s *storer) decide(p *Policy, rec *record, items []item, preds []predicate, genSBOM bool, created time.Time) error {
+	trial := *rec
+	trial.Files = make([]entryRecord, len(items))
+	for i, it := range items {
+		trial.Files[i] = it.entry
+	}
+	if genSBOM {
+		sbom, err := goSBOM(&trial, s.infos, trial.Files, created)
+		if err != nil {
+			return err
+		}
+		preds = append(slices.Clip(preds), sbom)
+	}
+	if _, err := recordEvidence(&trial, preds); err != nil {
+		return err
+	}
+	return checkPolicy(p, &trial, created, items)
+}
+
+// checkPolicy applies p to the build that rec and items describe.
+func checkPolicy(p *Policy, rec *record, created time.Time, items []item) error {
+	var sum attest.Summary
+	if rec.Summary != nil {
+		sum = *rec.Summary
+	}
+	if findings := p.Check(sum, buildingFacts(rec, created, items)); len(findings) > 0 {
+		return &PolicyError{Policy: p.Digest(), Findings: findings}
+	}
+	return nil
+}
+
+// hashBinary hashes a Go binary on disk whose digest is not known yet.
+func (s *storer) hashBinary(ctx context.Context, it *item) error {
+	if it.entry.Type != TypeFile || it.entry.Digest != "" || !slices.ContainsFunc(s.bins, func(b binaryRecord) bool { return b.Path == it.entry.Path }) {
+		return nil
+	}
+	d, err := hashFile(ctx, it.disk)
+	if err != nil {
+		return fileErr(it.entry.Path, err)
+	}
+	it.entry.Digest, it.entry.Size = d.Digest.String(), d.Size
+	return nil
 }
 
 // adopt resolves the image a build adopts; it must be in dst already.

@@ -23,6 +23,10 @@ type Options struct {
 	// Logger receives a debug record per stored layer; if nil, nothing is
 	// logged.
 	Logger *slog.Logger
+	// Policy, if set, is the build policy New applies: a build that breaks
+	// it is not stored and New returns a [*PolicyError] listing every
+	// finding (see [New]). If nil, no policy is applied.
+	Policy *Policy
 }
 
 // Progress says how far [New] has got in storing a build's layers.

@@ -232,6 +232,14 @@ func (r *record) validateEvidence() error {
 	if r.Summary.Provenance != nil || r.Summary.Config != nil {
 		return fmt.Errorf("a build summary holds no provenance or config findings")
 	}
+	if p := r.Summary.Policy; p != nil {
+		if _, err := digest.Parse(p.Digest); err != nil {
+			return fmt.Errorf("policy digest: %w", err)
+		}
+		if !p.Pass || len(p.Findings) > 0 {
+			return fmt.Errorf("the build failed its policy %s: a stored build passed it", p.Digest)
+		}
+	}
 	return nil
 }
 

@@ -34,6 +34,7 @@ type buildFlags struct {
 	scans       []string
 	vex         []string
 	scanTime    string
+	policy      string
 	concurrency int
 	plainHTTP   bool
 	ociLayout   bool
@@ -65,6 +66,15 @@ Each file is checked before anything is stored; a fault is reported with the
 file, line, column and JSON path. The report then shows the SBOM's size and the
 open vulnerabilities by severity after VEX.
 
+--policy FILE applies a build policy (docs/policy.md): a JSON file of typed
+rules (failOn, requireSBOM, requireClean, requireRevision, forbiddenFiles,
+maxFileSize) and CEL rules over the summary and the build. It is read and
+compiled before anything else; a fault in it is reported with the file, the
+rule and the line and column. A build that breaks it is not stored: the output
+is "Build policy FILE (DIGEST) failed: N findings", then each finding on a line
+of its own, "  [rule] message", and the exit status is 1. A build that passes
+records the policy's digest, and the report says "Policy: pass (DIGEST)".
+
 The builder recorded for provenance is --builder, else the CI job the command
 runs in (GitHub Actions or GitLab CI, from their variables), and the report
 says which; the CI also gives the invocation and, when --source and
@@ -90,7 +100,8 @@ The output ends with the stored build's reference by digest, HOST[:PORT]/REPO@DI
 or DIR@DIGEST, on a line of its own. On a terminal, a progress bar is drawn on
 stderr.
 
-Exit status: 0 if the build is stored, 2 on bad input or any other error.`,
+Exit status: 0 if the build is stored, 1 if it breaks the --policy and was not
+stored, 2 on bad input (a bad policy file among it) or any other error.`,
 		Example: `  slipway build --plain-http --dir dist --app shop \
     --process web="bin/server --port 8080" --admin migrate="bin/migrate up" \
     127.0.0.1:5000/shop:v1
@@ -100,7 +111,10 @@ Exit status: 0 if the build is stored, 2 on bad input or any other error.`,
     ./builds:v1
 
   slipway build --oci-layout --dir dist --app shop \
-    --scan trivy.json --scan govulncheck.json --vex shop.openvex.json ./builds:v2`,
+    --scan trivy.json --scan govulncheck.json --vex shop.openvex.json ./builds:v2
+
+  slipway build --oci-layout --dir dist --app shop --scan trivy.json \
+    --policy build-policy.json ./builds:v3`,
 		Args: wantArgs("REF"),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
 			return f.run(cmd.Context(), args[0], cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -123,6 +137,7 @@ Exit status: 0 if the build is stored, 2 on bad input or any other error.`,
 	fl.StringArrayVar(&f.scans, "scan", nil, "store the vulnerability scan report in `FILE`: Trivy, Grype or SARIF JSON, or govulncheck -json (repeatable)")
 	fl.StringVar(&f.scanTime, "scan-time", "", "when the scans finished, RFC 3339 (default: what each report says, else the build's creation time)")
 	fl.StringArrayVar(&f.vex, "vex", nil, "apply and store the OpenVEX document in `FILE` (repeatable)")
+	fl.StringVar(&f.policy, "policy", "", "apply the build policy in `FILE` (docs/policy.md): a build that breaks it is not stored, and exits 1")
 	fl.StringArrayVar(&f.tars, "tar", nil, "pack `SUBDIR` of DIR as one tar+gzip layer (repeatable)")
 	fl.StringVar(&f.image, "image", "", "adopt the container image with this `DIGEST`, already in the target")
 	fl.IntVar(&f.concurrency, "concurrency", 0, "store `N` files at once (0: the library's default)")
@@ -134,8 +149,18 @@ Exit status: 0 if the build is stored, 2 on bad input or any other error.`,
 }
 
 // run stores the build and reports it on stdout, its reference by digest
-// last; a progress bar goes to stderr.
+// last; a progress bar goes to stderr. A build that breaks the policy is
+// reported on stdout with its findings, and run returns errNo.
 func (f *buildFlags) run(ctx context.Context, ref string, stdout, stderr io.Writer) error {
+	var policy *build.Policy
+	if f.policy != "" {
+		// First of all: a bad policy must not cost a build's time.
+		p, err := build.ReadPolicyFile(f.policy)
+		if err != nil {
+			return err
+		}
+		policy = p
+	}
 	spec, err := f.spec()
 	if err != nil {
 		return err
@@ -144,7 +169,7 @@ func (f *buildFlags) run(ctx context.Context, ref string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	opts := build.Options{Concurrency: f.concurrency}
+	opts := build.Options{Concurrency: f.concurrency, Policy: policy}
 	if dst.tag != "" {
 		opts.Tags = []string{dst.tag}
 	}
@@ -157,6 +182,14 @@ func (f *buildFlags) run(ctx context.Context, ref string, stdout, stderr io.Writ
 	}
 	b, err := build.New(ctx, dst.store, f.app, spec, opts)
 	bar.stop()
+	var pe *build.PolicyError
+	if errors.As(err, &pe) {
+		fmt.Fprintf(stdout, "Build policy %s (%s) failed: %s\n", safeText(f.policy), pe.Policy, count(int64(len(pe.Findings)), "finding", "findings"))
+		for _, x := range pe.Findings {
+			fmt.Fprintf(stdout, "  [%s] %s\n", safeText(x.Rule), safeText(x.Message))
+		}
+		return errNo
+	}
 	if err != nil {
 		return f.evidenceErr(err)
 	}
@@ -320,6 +353,9 @@ func report(w io.Writer, b *build.Build, tags []string, builderFrom, ref string)
 		fmt.Fprintf(w, "Builder: %s (from %s)\n", id, builderFrom)
 	}
 	reportEvidence(w, b)
+	if p := b.Summary().Policy; p != nil {
+		fmt.Fprintf(w, "Policy: pass (%s)\n", p.Digest)
+	}
 	if len(tags) > 0 {
 		fmt.Fprintf(w, "Tags: %s\n", strings.Join(tags, ", "))
 	}

@@ -33,6 +33,12 @@
 //		--source https://github.com/acme/shop --revision "$(git rev-parse HEAD)" \
 //		./builds:v1
 //
+//	# A build that must pass a build policy (docs/policy.md): if it breaks
+//	# the policy, nothing is stored, every finding is listed and the exit
+//	# status is 1:
+//	slipway build --oci-layout --dir dist --app shop --scan trivy.json \
+//		--policy build-policy.json ./builds:v1
+//
 //	# Release that build with the config of prod, then look back:
 //	slipway release --plain-http --build v1 --config prod.json 127.0.0.1:5000/shop:prod
 //	slipway history --plain-http 127.0.0.1:5000/shop:prod
@@ -51,7 +57,8 @@
 // config file holding one is refused, naming the variable only.
 //
 // Exit status: 0 on success, 1 when a check's verdict is no (verify
-// rejected the release, diff --exit-code found releases that differ), 2 on bad input or an operational
+// rejected the release, diff --exit-code found releases that differ, a build
+// broke its --policy and was not stored), 2 on bad input or an operational
 // error, with one message on stderr. Errors in the command line itself are
 // followed by the command's usage.
 package main

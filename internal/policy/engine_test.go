@@ -120,7 +120,7 @@ func TestDecodeIsStrict(t *testing.T) {
 	require.NoError(t, Decode([]byte(`{"a": 1, "b": "x"}`), "p.json", &d))
 	assert.Equal(t, doc{A: 1, B: "x"}, d)
 	for _, c := range []struct{ in, want string }{
-		{"{\n \"a\": 1,\n \"c\": 2}", `p.json:3:9: invalid policy`},
+		{"{\n \"a\": 1,\n \"c\": 2}", `p.json:3:2: invalid policy`},
 		{"{\"a\": \"x\"}", `p.json:1:9: a: invalid policy`},
 		{"{\"a\": 1,}", `p.json:1:9: invalid policy`},
 		{"{\"a\": 1} {}", `p.json:1:10: invalid policy: data after the policy object`},
@@ -131,6 +131,33 @@ func TestDecodeIsStrict(t *testing.T) {
 		assert.ErrorIs(t, err, ErrInvalid)
 		assert.Contains(t, err.Error(), c.want, c.in)
 	}
+	// An unknown field is placed at its key, however deep, and the keys of
+	// maps and of values that decode themselves are never unknown.
+	type rule struct {
+		Name string `json:"name"`
+	}
+	type nested struct {
+		M     map[string]int `json:"m"`
+		Rules []rule         `json:"rules"`
+		Any   any            `json:"any"`
+		When  time.Time      `json:"when"`
+		Ptr   *rule          `json:"ptr"`
+	}
+	var n nested
+	for _, c := range []struct{ in, want string }{
+		{"{\"m\": {\"zzz\": 1}, \"any\": {\"x\": [{\"y\": 1}]}, \"rules\": [{\"name\": \"a\"},\n {\"name\": \"b\", \"nam\": \"c\"}]}", `p.json:2:16: invalid policy`},
+		{"{\"ptr\": {\"name\": \"a\", \"x\": 1}}", `p.json:1:23: invalid policy`},
+		{"{\"when\": \"2026-01-01T00:00:00Z\",\n\t\"rules\": [], \"name\": 1}", `p.json:2:15: invalid policy`},
+		// encoding/json would take these for "rules" and "name".
+		{"{\"Rules\": []}", `p.json:1:2: invalid policy: unknown field "Rules" (field names are case-sensitive)`},
+		{"{\"rules\": [{\"name\": \"a\"},\n  {\"NAME\": \"b\"}]}", `p.json:2:4: invalid policy: unknown field "NAME"`},
+	} {
+		err := Decode([]byte(c.in), "p.json", &n)
+		require.Error(t, err, c.in)
+		assert.ErrorIs(t, err, ErrInvalid)
+		assert.Contains(t, err.Error(), c.want, c.in)
+	}
+
 	err := Decode(make([]byte, MaxSize+1), "big.json", &d)
 	assert.ErrorIs(t, err, ErrInvalid)
 	_, err = Read(strings.NewReader(strings.Repeat(" ", MaxSize+1)), "big.json")
