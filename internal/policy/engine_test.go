@@ -176,9 +176,8 @@ func TestDecodeNamesAreCaseSensitive(t *testing.T) {
 	var d doc
 	require.NoError(t, Decode([]byte(`{"requireSBOM":true,"items":[{"id":"a"}],"limits":{"x":{"id":"b"}}}`), "p.json", &d))
 	for in, want := range map[string]string{
-		`{"requireSbom":true}`:              `p.json: invalid policy: unknown field "requireSbom" (names are case-sensitive)`,
-		`{"items":[{"id":"a"},{"ID":"b"}]}`: `items[1]: unknown field "ID"`,
-		`{"limits":{"x":{"Id":"b"}}}`:       `limits.x: unknown field "Id"`,
+		`{"requireSbom":true}`:              `p.json:1:2: invalid policy: unknown field "requireSbom" (field names are case-sensitive)`,
+		`{"items":[{"id":"a"},{"ID":"b"}]}`: `p.json:1:23: invalid policy: unknown field "ID" (field names are case-sensitive)`,
 	} {
 		err := Decode([]byte(in), "p.json", &d)
 		assert.ErrorIs(t, err, ErrInvalid, in)
