@@ -13,7 +13,7 @@ import (
 )
 
 // writePolicy writes a policy file and returns its path.
-func writePolicy(t *testing.T, doc string) string {
+func writeReleasePolicy(t *testing.T, doc string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "policy.json")
 	require.NoError(t, os.WriteFile(path, []byte(doc), 0o644))
@@ -37,8 +37,8 @@ func TestVerifyPolicyAndDecide(t *testing.T) {
 			mustRun(t, append(args, p.repo+":v1")...)
 			mustRun(t, "release", p.flag, "--key", filepath.Join(keys, "slipway.key"), "--build", "v1", "--config", prodConfig(t, "info"), p.repo)
 			ref := p.repo + ":prod"
-			strict := writePolicy(t, `{"maxOpen":{"critical":0,"medium":0},"requireSBOM":true,"environments":["prod"]}`)
-			lenient := writePolicy(t, `{"maxOpen":{"critical":1},"allow":[{"id":"CVE-2026-3333","expires":"2999-12-31","reason":"not reachable"}]}`)
+			strict := writeReleasePolicy(t, `{"maxOpen":{"critical":0,"medium":0},"requireSBOM":true,"environments":["prod"]}`)
+			lenient := writeReleasePolicy(t, `{"maxOpen":{"critical":1},"allow":[{"id":"CVE-2026-3333","expires":"2999-12-31","reason":"not reachable"}]}`)
 
 			code, stdout, stderr := slipway(t, "verify", p.flag, "--key", pub, "--policy", strict, ref)
 			assert.Equal(t, exitNo, code, stderr)
@@ -59,7 +59,7 @@ func TestVerifyPolicyAndDecide(t *testing.T) {
 			assert.Contains(t, out, "Decision: go (policy sha256:")
 			assert.Contains(t, out, "  note   allow  CVE-2026-3333 (medium, pkg:golang/golang.org/x/text@v0.19.0) is allowed until 2999-12-31: not reachable\n")
 
-			bad := writePolicy(t, `{"rules":[{"name":"typo","expr":"summary.vulnerabilites.open.critical == 0"}]}`)
+			bad := writeReleasePolicy(t, `{"rules":[{"name":"typo","expr":"summary.vulnerabilites.open.critical == 0"}]}`)
 			code, _, stderr = slipway(t, "verify", p.flag, "--key", pub, "--policy", bad, ref)
 			assert.Equal(t, exitError, code)
 			assert.Contains(t, stderr, bad+`: rules[0] "typo" at 1:8: invalid policy: undefined field 'vulnerabilites'`)
@@ -108,7 +108,7 @@ func TestAttestTurnsNoGoIntoGo(t *testing.T) {
 			mustRun(t, append(args, p.repo+":v1")...)
 			mustRun(t, "release", p.flag, "--key", key, "--build", "v1", "--config", prodConfig(t, "info"), p.repo)
 			ref := p.repo + ":prod"
-			pol := writePolicy(t, `{"maxOpen":{"critical":0}}`)
+			pol := writeReleasePolicy(t, `{"maxOpen":{"critical":0}}`)
 
 			code, stdout, _ := slipway(t, "verify", p.flag, "--key", pub, "--policy", pol, ref)
 			require.Equal(t, exitNo, code, stdout)
