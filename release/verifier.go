@@ -91,7 +91,9 @@ type entry struct {
 	unrecorded bool
 }
 
-// VerifierStats counts what a [Verifier] did since it was made.
+// VerifierStats counts what a [Verifier] did since it was made. Each call
+// of [Verifier.Decide] that returns a decision counts once, in Hits,
+// Misses, Rechecks or Shared.
 type VerifierStats struct {
 	// Hits are decisions answered from memory, within the TTL.
 	Hits uint64
@@ -229,18 +231,29 @@ func (v *Verifier) Decide(ctx context.Context, ref string) (*Decision, error) {
 	if ref == "" {
 		return nil, fmt.Errorf("release: decide: %w: empty ref", ErrInvalidOptions)
 	}
+	if e := v.fresh(ref); e != nil {
+		return e.answer()
+	}
+	return v.check(ctx, ref)
+}
+
+// fresh returns the entry of ref if it was checked within the TTL,
+// counting a hit, or nil.
+func (v *Verifier) fresh(ref string) *entry {
 	now := v.now()
 	v.mu.Lock()
-	if el, ok := v.entries[ref]; ok {
-		if e := el.Value.(*entry); now.Sub(e.checked) < v.ttl {
-			v.lru.MoveToFront(el)
-			v.mu.Unlock()
-			v.hits.Add(1)
-			return e.answer()
-		}
+	defer v.mu.Unlock()
+	el, ok := v.entries[ref]
+	if !ok {
+		return nil
 	}
-	v.mu.Unlock()
-	return v.check(ctx, ref)
+	e := el.Value.(*entry)
+	if now.Sub(e.checked) >= v.ttl {
+		return nil
+	}
+	v.lru.MoveToFront(el)
+	v.hits.Add(1)
+	return e
 }
 
 // Stats returns what the Verifier did so far.
@@ -274,6 +287,11 @@ func (v *Verifier) check(ctx context.Context, ref string) (*Decision, error) {
 		led := false
 		ch := v.flights.DoChan(ref, func() (any, error) {
 			led = true
+			// A check that ended just before this one began may have
+			// left an answer.
+			if e := v.fresh(ref); e != nil {
+				return e, nil
+			}
 			e, err := v.refresh(ctx, ref)
 			if err != nil && ctx.Err() != nil {
 				return nil, &abandoned{err}
@@ -286,13 +304,14 @@ func (v *Verifier) check(ctx context.Context, ref string) (*Decision, error) {
 			return nil, fmt.Errorf("release: decide %s: %w", ref, ctx.Err())
 		case res = <-ch:
 		}
+		var ab *abandoned
+		if errors.As(res.Err, &ab) && ctx.Err() == nil {
+			continue // another call's check, given up by its caller
+		}
 		if !led {
 			v.shared.Add(1)
 		}
-		var ab *abandoned
 		switch {
-		case errors.As(res.Err, &ab) && ctx.Err() == nil:
-			continue // another call's check, given up by its caller
 		case ab != nil:
 			return nil, ab.err
 		case res.Err != nil:
