@@ -27,7 +27,9 @@
 // [ErrSubjectMismatch], [ErrMalformed], …), for [errors.Is]. Key IDs and
 // hints in the evidence are never trusted: every signature is tried with
 // every trusted key, and a predicate type is read from the signed
-// statement only. [ParseEnvelope], [ParseBundle] and [ParseStatement] read
+// statement only. [Attached] lists what is attached to a manifest without
+// reading it, so that a verifier that keeps results notices new evidence.
+// [ParseEnvelope], [ParseBundle] and [ParseStatement] read
 // untrusted bytes within size limits ([MaxEnvelopeSize],
 // [MaxStatementSize]) and check form only.
 //

@@ -51,6 +51,11 @@
 // as an attestation, and [VerifyOptions.DecisionKeys] requires a go signed
 // by one of those keys. docs/policy.md explains the policy language.
 //
+// A service that decides go / no-go on every deploy or admission request
+// uses a [Verifier]: it keeps each decision for a TTL, then checks the tag
+// and the evidence attached to the release with a few cheap requests and
+// verifies fully only when they changed.
+//
 // The format, the guarantees per kind of store, and what verification
 // checks and returns for each kind of tampering are described in
 // docs/format.md.

@@ -165,3 +165,33 @@ func ExampleVerify_failure() {
 	// signature ErrUntrustedKey
 	// signature ErrMissingAttestation
 }
+
+// ExampleVerifier decides the head of prod twice: the first time verifies
+// the release, the second answers from memory.
+func ExampleVerifier() {
+	ctx := context.Background()
+	repo := memory.New()
+	key := exampleKey()
+	exampleRelease(ctx, repo, key)
+	policy, err := release.ParsePolicy([]byte(`{"environments":["prod"]}`), "policy.json")
+	if err != nil {
+		log.Fatal(err)
+	}
+	v, err := release.NewVerifier(repo, []signature.Verifier{key}, release.VerifierOptions{Policy: policy, TTL: time.Minute})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for range 2 {
+		d, err := v.Decide(ctx, "prod")
+		if err != nil {
+			log.Fatal(err) // a no-go, a failed verification or an unreadable store
+		}
+		fmt.Println(d.Release.App, d.Release.Environment, d.Release.Version, d.Verdict)
+	}
+	st := v.Stats()
+	fmt.Println("verified", st.Misses, "from memory", st.Hits)
+	// Output:
+	// shop prod 1 go
+	// shop prod 1 go
+	// verified 1 from memory 1
+}

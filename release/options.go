@@ -80,3 +80,34 @@ type VerifyOptions struct {
 	// verification fails with [ErrNoGo]; without any, [ErrNoDecision].
 	DecisionKeys []signature.Verifier
 }
+
+// VerifierOptions are the optional settings of [NewVerifier]. The zero
+// value is ready to use: every release that verifies is go, at most 4096
+// decisions are kept, each for 30 seconds.
+type VerifierOptions struct {
+	// Policy decides go / no-go for each release that verifies. If nil,
+	// a release that verifies is go, and its decisions name the empty
+	// policy's digest.
+	Policy *Policy
+	// Verify are the settings of each full verification ([Verify]):
+	// Require and DecisionKeys. Its Policy and Now must be left zero:
+	// the Verifier sets them from Policy and Now, and [NewVerifier]
+	// refuses them set.
+	Verify VerifyOptions
+	// Size is the most decisions kept, one per ref; when a new one
+	// would exceed it, the least recently used is dropped. If zero,
+	// 4096.
+	Size int
+	// TTL is how long after a ref was checked its decision is answered
+	// from memory, without reading the store. If zero, 30 seconds. It
+	// bounds how late a moved tag or new evidence is noticed.
+	TTL time.Duration
+	// Now is the clock decisions are made and kept by; if nil,
+	// time.Now.
+	Now func() time.Time
+}
+
+const (
+	defaultVerifierSize = 4096
+	defaultVerifierTTL  = 30 * time.Second
+)

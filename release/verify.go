@@ -66,9 +66,19 @@ type Verified struct {
 // Err values of this package or of attest (which this package re-exports:
 // [ErrNotSigned], [ErrUntrustedKey], …) for [errors.Is].
 func Verify(ctx context.Context, src oras.ReadOnlyGraphTarget, ref string, trusted []signature.Verifier, opts VerifyOptions) (*Verified, error) {
+	v, _, err := verify(ctx, src, ref, trusted, opts)
+	return v, err
+}
+
+// verify is [Verify], also returning what the policy judges, or would
+// judge without one: the release, its current summary and the key IDs of
+// its verified signatures, so that a [Verifier] can judge it again later
+// without verifying it again. The input is nil exactly when the Verified
+// is.
+func verify(ctx context.Context, src oras.ReadOnlyGraphTarget, ref string, trusted []signature.Verifier, opts VerifyOptions) (*Verified, *Input, error) {
 	desc, err := src.Resolve(ctx, ref)
 	if err != nil {
-		return nil, &VerifyError{Ref: ref, Check: "resolve", Err: err}
+		return nil, nil, &VerifyError{Ref: ref, Check: "resolve", Err: err}
 	}
 	fail := func(check string, err error) error {
 		return &VerifyError{Ref: ref, Digest: desc.Digest, Check: check, Err: err}
@@ -80,18 +90,18 @@ func Verify(ctx context.Context, src oras.ReadOnlyGraphTarget, ref string, trust
 	desc = ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}
 	raw, err := fetchAll(ctx, src, desc, maxManifest)
 	if err != nil {
-		return nil, fail("manifest", digestErr(err))
+		return nil, nil, fail("manifest", digestErr(err))
 	}
 	res, err := attest.Verify(ctx, src, desc, trusted, attest.VerifyOptions{Require: require})
 	if err != nil {
-		return nil, fail("signature", err)
+		return nil, nil, fail("signature", err)
 	}
 	r, err := loadManifest(ctx, src, desc, raw) // the bytes whose digest the signatures name
 	if err != nil {
-		return nil, fail("release", digestErr(err))
+		return nil, nil, fail("release", digestErr(err))
 	}
 	if err := checkSummary(r, res.Attestations); err != nil {
-		return nil, fail("summary", err)
+		return nil, nil, fail("summary", err)
 	}
 	// The build's layers and the ledger are read at once; the first
 	// failure in this order is reported.
@@ -114,42 +124,43 @@ func Verify(ctx context.Context, src oras.ReadOnlyGraphTarget, ref string, trust
 		switch {
 		case err == nil:
 		case i < len(layers):
-			return nil, fail("build", err)
+			return nil, nil, fail("build", err)
 		default:
-			return nil, fail("ledger", err)
+			return nil, nil, fail("ledger", err)
 		}
 	}
 	v := &Verified{Release: r, Signatures: res.Signatures, Attestations: res.Attestations}
 	if v.Summary, err = currentSummary(r, res.Attestations); err != nil {
-		return nil, fail("summary", err)
-	}
-	if opts.Policy == nil && len(opts.DecisionKeys) == 0 {
-		return v, nil
+		return nil, nil, fail("summary", err)
 	}
 	signers := keyIDs(res.Signatures)
+	in := &Input{Release: r, Summary: v.Summary, Signers: signers, Now: opts.Now}
+	if opts.Policy == nil && len(opts.DecisionKeys) == 0 {
+		return v, in, nil
+	}
 	var decisions []attest.Evidence
 	if extra := extraKeys(opts); len(extra) > 0 {
 		more, err := attest.Find(ctx, src, desc, extra)
 		if err != nil {
-			return nil, fail("signature", err)
+			return nil, nil, fail("signature", err)
 		}
-		signers = append(signers, keyIDs(more.Signatures)...)
+		in.Signers = append(signers, keyIDs(more.Signatures)...)
 		decisions = more.Attestations
 	}
 	if opts.Policy != nil {
-		v.Decision = opts.Policy.Evaluate(Input{Release: r, Summary: v.Summary, Signers: signers, Now: opts.Now})
+		v.Decision = opts.Policy.Evaluate(*in)
 		if err := v.Decision.Err(); err != nil {
-			return v, fail("policy", err)
+			return v, in, fail("policy", err)
 		}
 	}
 	if len(opts.DecisionKeys) > 0 {
 		d, err := latestDecision(ctx, r, decisions, opts.DecisionKeys)
 		v.Recorded = d
 		if err != nil {
-			return v, fail("decision", err)
+			return v, in, fail("decision", err)
 		}
 	}
-	return v, nil
+	return v, in, nil
 }
 
 // keyIDs returns the distinct key IDs of evidence, sorted.
