@@ -1,10 +1,8 @@
 package build
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"slices"
 	"strings"
@@ -118,23 +116,15 @@ func ParsePolicy(data []byte, source string) (*Policy, error) {
 	if err := policy.Decode(data, source, &spec); err != nil {
 		return nil, fmt.Errorf("build: %w", err)
 	}
-	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) == 0 || t[0] != '{' {
-		return nil, fmt.Errorf("build: %s:1:1: %w: want a JSON object", orPolicyName(source), ErrInvalidPolicy)
-	}
 	return newPolicy(spec, source)
 }
 
 // ReadPolicyFile reads and parses the policy file at name, at most 1 MiB;
 // its errors name the file.
 func ReadPolicyFile(name string) (*Policy, error) {
-	f, err := os.Open(name)
+	data, err := policy.ReadFile(name)
 	if err != nil {
-		return nil, fmt.Errorf("build: read policy: %w", err)
-	}
-	defer f.Close()
-	data, err := policy.Read(f, name)
-	if err != nil {
-		return nil, fmt.Errorf("build: read policy: %w", err)
+		return nil, fmt.Errorf("build: %w", err)
 	}
 	return ParsePolicy(data, name)
 }

@@ -3,7 +3,6 @@ package release
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -192,12 +191,7 @@ func ParsePolicy(data []byte, source string) (*Policy, error) {
 
 // ReadPolicyFile reads and loads the policy file at name.
 func ReadPolicyFile(name string) (*Policy, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, fmt.Errorf("release: policy: %w", err)
-	}
-	defer f.Close()
-	data, err := policy.Read(f, name)
+	data, err := policy.ReadFile(name)
 	if err != nil {
 		return nil, fmt.Errorf("release: %w", err)
 	}

@@ -2,6 +2,8 @@ package policy
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -160,8 +162,16 @@ func TestDecodeIsStrict(t *testing.T) {
 
 	err := Decode(make([]byte, MaxSize+1), "big.json", &d)
 	assert.ErrorIs(t, err, ErrInvalid)
-	_, err = Read(strings.NewReader(strings.Repeat(" ", MaxSize+1)), "big.json")
+	big := filepath.Join(t.TempDir(), "big.json")
+	require.NoError(t, os.WriteFile(big, []byte(strings.Repeat(" ", MaxSize+1)), 0o644))
+	_, err = ReadFile(big)
 	assert.True(t, errors.Is(err, ErrInvalid))
+	assert.ErrorContains(t, err, big+": invalid policy: larger than 1048576 bytes")
+	_, err = ReadFile(filepath.Join(t.TempDir(), "missing.json"))
+	assert.ErrorIs(t, err, os.ErrNotExist)
+	for _, in := range []string{"null", "[]", "  ", `"x"`} {
+		assert.ErrorContains(t, Decode([]byte(in), "p.json", &d), "p.json:1:1: invalid policy: want a JSON object", in)
+	}
 }
 
 func TestDecodeNamesAreCaseSensitive(t *testing.T) {

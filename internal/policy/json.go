@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"reflect"
 	"strings"
 )
@@ -25,6 +26,9 @@ func Decode(data []byte, source string, v any) error {
 	if len(data) > MaxSize {
 		return fmt.Errorf("%s: %w: larger than %d bytes", source, ErrInvalid, MaxSize)
 	}
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return fmt.Errorf("%s:1:1: %w: want a JSON object", source, ErrInvalid)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -39,14 +43,20 @@ func Decode(data []byte, source string, v any) error {
 	return nil
 }
 
-// Read reads a policy document from r, at most [MaxSize] bytes.
-func Read(r io.Reader, source string) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxSize+1))
+// ReadFile reads the policy file at name, at most [MaxSize] bytes; its
+// errors name the file.
+func ReadFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", orPolicy(source), err)
+		return nil, fmt.Errorf("read policy: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read policy %s: %w", name, err)
 	}
 	if len(data) > MaxSize {
-		return nil, fmt.Errorf("%s: %w: larger than %d bytes", orPolicy(source), ErrInvalid, MaxSize)
+		return nil, fmt.Errorf("%s: %w: larger than %d bytes", name, ErrInvalid, MaxSize)
 	}
 	return data, nil
 }
