@@ -71,8 +71,8 @@ type PolicyError struct {
 	Findings []attest.PolicyFinding // at least one
 }
 
-// Error lists every finding: `policy sha256:…: 2 findings: [sbom] the
-// build has no SBOM; [forbidden-files] "config/.env" matches ".env"`.
+// Error lists every finding: `policy sha256:…: 2 findings: [requireSBOM] the
+// build has no SBOM; [forbiddenFiles] "config/.env" matches ".env"`.
 func (e *PolicyError) Error() string {
 	var b strings.Builder
 	n := len(e.Findings)

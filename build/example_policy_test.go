@@ -57,9 +57,9 @@ func ExampleParsePolicy() {
 	fmt.Println(b.Summary().Policy.Pass, b.Summary().Policy.Digest)
 	// Output:
 	// true true
-	// [revision] the build records no source revision
-	// [forbidden-files] "config/.env" matches ".env"
-	// [forbidden-files] "tls/server.pem" matches "*.pem"
+	// [requireRevision] the build records no source revision
+	// [forbiddenFiles] "config/.env" matches ".env"
+	// [forbiddenFiles] "tls/server.pem" matches "*.pem"
 	// [no-shell] shell scripts are not shipped
 	// tagged: false
 	// true sha256:0f9cf0f1db00b75be7334d877dc6209bebbbe75b8c5bf7713f759f709fbf3ab8

@@ -15,16 +15,17 @@ import (
 	"github.com/slipway-dev/slipway/internal/policy"
 )
 
-// The names of a build policy's typed rules: the Rule of the
+// The names of a build policy's typed rules, those of their fields in a
+// policy file, as in a release policy: the Rule of the
 // [attest.PolicyFinding] each reports. [Policy.Check] applies them in this
 // order, then the CEL rules in the order of [PolicySpec.Rules].
 const (
-	RuleVulnerabilities = "vulnerabilities" // PolicySpec.FailOn: one finding per open vulnerability at or above it
-	RuleSBOM            = "sbom"            // PolicySpec.RequireSBOM
-	RuleClean           = "clean"           // PolicySpec.RequireClean
-	RuleRevision        = "revision"        // PolicySpec.RequireRevision
-	RuleForbiddenFiles  = "forbidden-files" // PolicySpec.ForbiddenFiles: one finding per file
-	RuleMaxFileSize     = "max-file-size"   // PolicySpec.MaxFileSize: one finding per file
+	RuleVulnerabilities = "failOn"          // PolicySpec.FailOn: one finding per open vulnerability at or above it
+	RuleSBOM            = "requireSBOM"     // PolicySpec.RequireSBOM
+	RuleClean           = "requireClean"    // PolicySpec.RequireClean
+	RuleRevision        = "requireRevision" // PolicySpec.RequireRevision
+	RuleForbiddenFiles  = "forbiddenFiles"  // PolicySpec.ForbiddenFiles: one finding per file
+	RuleMaxFileSize     = "maxFileSize"     // PolicySpec.MaxFileSize: one finding per file
 )
 
 var typedRules = []string{RuleVulnerabilities, RuleSBOM, RuleClean, RuleRevision, RuleForbiddenFiles, RuleMaxFileSize}
@@ -223,8 +224,8 @@ func (p *Policy) Digest() digest.Digest { return p.digest }
 
 // Check applies the policy to a build's summary s and facts f and returns
 // every finding, none when the build passes: first the typed rules, in the
-// order vulnerabilities, sbom, clean, revision, forbidden-files,
-// max-file-size (the Rule* constants), then the CEL rules in the order of
+// order failOn, requireSBOM, requireClean, requireRevision, forbiddenFiles,
+// maxFileSize (the Rule* constants, named for the fields), then the CEL rules in the order of
 // the spec. A CEL rule that cannot be evaluated is a finding whose message
 // starts "cannot evaluate: ": it never passes. Check does no I/O.
 func (p *Policy) Check(s attest.Summary, f Facts) []attest.PolicyFinding {

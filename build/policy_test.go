@@ -98,8 +98,8 @@ func TestPolicyTypedRules(t *testing.T) {
 				s.VEX = []string{writeFile(t, dir, "vex.json", goodVEX)}
 			},
 			want: []attest.PolicyFinding{
-				{Rule: "vulnerabilities", Message: "CVE-2026-1111 critical in pkg:golang/golang.org/x/net@v0.30.0, installed v0.30.0, fixed in 0.31.0"},
-				{Rule: "vulnerabilities", Message: "CVE-2026-2222 high in pkg:golang/golang.org/x/text@v0.19.0, installed v0.19.0, fixed in 0.20.0"},
+				{Rule: "failOn", Message: "CVE-2026-1111 critical in pkg:golang/golang.org/x/net@v0.30.0, installed v0.30.0, fixed in 0.31.0"},
+				{Rule: "failOn", Message: "CVE-2026-2222 high in pkg:golang/golang.org/x/text@v0.19.0, installed v0.19.0, fixed in 0.20.0"},
 			},
 		},
 		{
@@ -107,8 +107,8 @@ func TestPolicyTypedRules(t *testing.T) {
 			policy: build.PolicySpec{FailOn: attest.SeverityMedium},
 			fail:   func(s *build.Spec) { s.Scans, s.VEX = []build.Scan{{Path: testTrivy}}, []string{testVEX} },
 			want: []attest.PolicyFinding{
-				{Rule: "vulnerabilities", Message: "CVE-2026-1111 critical in pkg:golang/golang.org/x/net@v0.30.0, installed v0.30.0, fixed in 0.31.0"},
-				{Rule: "vulnerabilities", Message: "CVE-2026-3333 medium in pkg:golang/golang.org/x/text@v0.19.0, installed v0.19.0"},
+				{Rule: "failOn", Message: "CVE-2026-1111 critical in pkg:golang/golang.org/x/net@v0.30.0, installed v0.30.0, fixed in 0.31.0"},
+				{Rule: "failOn", Message: "CVE-2026-3333 medium in pkg:golang/golang.org/x/text@v0.19.0, installed v0.19.0"},
 			},
 		},
 		{
@@ -120,7 +120,7 @@ func TestPolicyTypedRules(t *testing.T) {
 				s.Scans = []build.Scan{{Path: scan}}
 			},
 			want: []attest.PolicyFinding{
-				{Rule: "vulnerabilities", Message: "CVE-2026-1111 critical in pkg:golang/golang.org/x/net@v0.30.0, installed v0.30.0, fixed in 0.31.0"},
+				{Rule: "failOn", Message: "CVE-2026-1111 critical in pkg:golang/golang.org/x/net@v0.30.0, installed v0.30.0, fixed in 0.31.0"},
 			},
 		},
 		{
@@ -128,19 +128,19 @@ func TestPolicyTypedRules(t *testing.T) {
 			policy: build.PolicySpec{RequireSBOM: true},
 			fail:   func(s *build.Spec) {},
 			pass:   func(s *build.Spec) { s.SBOM = testSBOM },
-			want:   []attest.PolicyFinding{{Rule: "sbom", Message: "the build has no SBOM"}},
+			want:   []attest.PolicyFinding{{Rule: "requireSBOM", Message: "the build has no SBOM"}},
 		},
 		{
 			name:   "clean",
 			policy: build.PolicySpec{RequireClean: true},
 			fail:   func(s *build.Spec) { s.Source.Dirty = true },
-			want:   []attest.PolicyFinding{{Rule: "clean", Message: "the source tree had uncommitted changes"}},
+			want:   []attest.PolicyFinding{{Rule: "requireClean", Message: "the source tree had uncommitted changes"}},
 		},
 		{
 			name:   "revision",
 			policy: build.PolicySpec{RequireRevision: true},
 			fail:   func(s *build.Spec) { s.Source.Revision = "" },
-			want:   []attest.PolicyFinding{{Rule: "revision", Message: "the build records no source revision"}},
+			want:   []attest.PolicyFinding{{Rule: "requireRevision", Message: "the build records no source revision"}},
 		},
 		{
 			name:   "forbidden files",
@@ -158,10 +158,10 @@ func TestPolicyTypedRules(t *testing.T) {
 				s.Files = append(s.Files, build.File{Name: "config/env.example", Reader: strings.NewReader("TOKEN=\n")})
 			},
 			want: []attest.PolicyFinding{
-				{Rule: "forbidden-files", Message: `"config/.env" matches ".env"`},
-				{Rule: "forbidden-files", Message: `"config/tls.key" matches "config/*.key"`},
-				{Rule: "forbidden-files", Message: `"src/.git/config" is in "src/.git", which matches ".git"`},
-				{Rule: "forbidden-files", Message: `"tls/deep/server.pem" matches "*.pem"`},
+				{Rule: "forbiddenFiles", Message: `"config/.env" matches ".env"`},
+				{Rule: "forbiddenFiles", Message: `"config/tls.key" matches "config/*.key"`},
+				{Rule: "forbiddenFiles", Message: `"src/.git/config" is in "src/.git", which matches ".git"`},
+				{Rule: "forbiddenFiles", Message: `"tls/deep/server.pem" matches "*.pem"`},
 			},
 		},
 		{
@@ -174,8 +174,8 @@ func TestPolicyTypedRules(t *testing.T) {
 				s.Files = []build.File{{Name: "fits", Reader: strings.NewReader("0123456789ab")}, {Name: "link", Linkname: "fits"}}
 			},
 			want: []attest.PolicyFinding{
-				{Rule: "max-file-size", Message: `"big" is 13 bytes, over the limit of 12`},
-				{Rule: "max-file-size", Message: `"bin/server" is 23 bytes, over the limit of 12`},
+				{Rule: "maxFileSize", Message: `"big" is 13 bytes, over the limit of 12`},
+				{Rule: "maxFileSize", Message: `"bin/server" is 23 bytes, over the limit of 12`},
 			},
 		},
 	}
@@ -228,17 +228,17 @@ func TestPolicyListsEveryFinding(t *testing.T) {
 
 	pe := policyError(t, memory.New(), spec, p)
 	assert.Equal(t, []attest.PolicyFinding{
-		{Rule: "vulnerabilities", Message: "CVE-2026-1111 critical in pkg:golang/golang.org/x/net@v0.30.0, installed v0.30.0, fixed in 0.31.0"},
-		{Rule: "sbom", Message: "the build has no SBOM"},
-		{Rule: "clean", Message: "the source tree had uncommitted changes"},
-		{Rule: "revision", Message: "the build records no source revision"},
-		{Rule: "forbidden-files", Message: `"config/.env" matches ".env"`},
-		{Rule: "max-file-size", Message: `"bin/server" is 23 bytes, over the limit of 16`},
-		{Rule: "max-file-size", Message: `"run.sh" is 26 bytes, over the limit of 16`},
+		{Rule: "failOn", Message: "CVE-2026-1111 critical in pkg:golang/golang.org/x/net@v0.30.0, installed v0.30.0, fixed in 0.31.0"},
+		{Rule: "requireSBOM", Message: "the build has no SBOM"},
+		{Rule: "requireClean", Message: "the source tree had uncommitted changes"},
+		{Rule: "requireRevision", Message: "the build records no source revision"},
+		{Rule: "forbiddenFiles", Message: `"config/.env" matches ".env"`},
+		{Rule: "maxFileSize", Message: `"bin/server" is 23 bytes, over the limit of 16`},
+		{Rule: "maxFileSize", Message: `"run.sh" is 26 bytes, over the limit of 16`},
 		{Rule: "no-shell", Message: "shell scripts are not shipped"},
 	}, pe.Findings)
 	msg := pe.Error()
-	assert.True(t, strings.HasPrefix(msg, "policy "+p.Digest().String()+" failed: 8 findings: [vulnerabilities] CVE-2026-1111 critical"), msg)
+	assert.True(t, strings.HasPrefix(msg, "policy "+p.Digest().String()+" failed: 8 findings: [failOn] CVE-2026-1111 critical"), msg)
 	for _, f := range pe.Findings {
 		assert.Contains(t, msg, "["+f.Rule+"] "+f.Message)
 	}
@@ -339,7 +339,7 @@ func TestFailingBuildStoresNothing(t *testing.T) {
 		before := layoutCounts(t, dir)
 		require.Equal(t, storeCounts{manifests: 1, tags: 1, blobs: 4}, before)
 		pe := policyError(t, l, spec, p)
-		assert.Equal(t, []string{"vulnerabilities", "forbidden-files"}, findingRules(pe.Findings))
+		assert.Equal(t, []string{"failOn", "forbiddenFiles"}, findingRules(pe.Findings))
 		assert.Equal(t, before, layoutCounts(t, dir))
 	})
 	t.Run("oras layout", func(t *testing.T) {
@@ -388,7 +388,7 @@ func TestPolicyCheckedAgainAfterStoring(t *testing.T) {
 	_, err := build.New(t.Context(), log, "shop", build.Spec{Dir: src, Created: fixedTime}, build.Options{Policy: p, Concurrency: 1, Tags: []string{"v1"}})
 	var pe *build.PolicyError
 	require.ErrorAs(t, err, &pe)
-	assert.Equal(t, []attest.PolicyFinding{{Rule: "max-file-size", Message: `"b.txt" is 21 bytes, over the limit of 10`}}, pe.Findings)
+	assert.Equal(t, []attest.PolicyFinding{{Rule: "maxFileSize", Message: `"b.txt" is 21 bytes, over the limit of 10`}}, pe.Findings)
 	assert.Equal(t, 2, log.blobs, "the files were sent")
 	assert.Equal(t, 0, log.manifests)
 	assert.Equal(t, 0, log.tags)
@@ -410,16 +410,16 @@ func TestPolicyPackedDirectories(t *testing.T) {
 	p := mustPolicy(t, build.PolicySpec{ForbiddenFiles: []string{"id_rsa*"}, MaxFileSize: 64})
 	pe := policyError(t, memory.New(), spec, p)
 	assert.Equal(t, []attest.PolicyFinding{
-		{Rule: "forbidden-files", Message: `"static/keys/id_rsa" matches "id_rsa*"`},
-		{Rule: "forbidden-files", Message: `"static/keys/id_rsa.pk" matches "id_rsa*"`},
-		{Rule: "max-file-size", Message: `"static/big/video.mp4" is 100 bytes, over the limit of 64`},
+		{Rule: "forbiddenFiles", Message: `"static/keys/id_rsa" matches "id_rsa*"`},
+		{Rule: "forbiddenFiles", Message: `"static/keys/id_rsa.pk" matches "id_rsa*"`},
+		{Rule: "maxFileSize", Message: `"static/big/video.mp4" is 100 bytes, over the limit of 64`},
 	}, pe.Findings)
 
 	// A pattern naming the packed directory itself matches it and all in it.
 	pe = policyError(t, memory.New(), spec, mustPolicy(t, build.PolicySpec{ForbiddenFiles: []string{"static/keys"}}))
 	assert.Equal(t, []attest.PolicyFinding{
-		{Rule: "forbidden-files", Message: `"static/keys/id_rsa" is in "static/keys", which matches "static/keys"`},
-		{Rule: "forbidden-files", Message: `"static/keys/id_rsa.pk" is in "static/keys", which matches "static/keys"`},
+		{Rule: "forbiddenFiles", Message: `"static/keys/id_rsa" is in "static/keys", which matches "static/keys"`},
+		{Rule: "forbiddenFiles", Message: `"static/keys/id_rsa.pk" is in "static/keys", which matches "static/keys"`},
 	}, pe.Findings)
 
 	b, err := build.New(t.Context(), memory.New(), "shop", spec, build.Options{})
@@ -531,7 +531,7 @@ func TestPolicyInvalid(t *testing.T) {
 		Rules: []build.Rule{
 			{Name: "ok", Expr: "true"},
 			{Name: "typo", Expr: "build.fles.size() > 0"},
-			{Name: "sbom", Expr: "true"},
+			{Name: "requireSBOM", Expr: "true"},
 			{Name: "two-lines", Expr: "build.app == 'shop' &&\n  summary.sbom.components > 'x'"},
 			{Name: "not-bool", Expr: "build.files.size()"},
 			{Name: "ok", Expr: "true"},
@@ -549,7 +549,7 @@ func TestPolicyInvalid(t *testing.T) {
 		`build: forbiddenFiles[4] "dir/": invalid policy`,
 		`build: maxFileSize: invalid policy: negative: -1`,
 		`build: rules[1] "typo" at 1:6: invalid policy: undefined field 'fles'`,
-		`build: rules[2] "sbom": invalid policy: the name of a typed rule`,
+		`build: rules[2] "requireSBOM": invalid policy: the name of a typed rule`,
 		`build: rules[3] "two-lines" at 2:27: invalid policy: found no matching overload for '_>_'`,
 		`build: rules[4] "not-bool" at 1:1: invalid policy: expression is of type int, want bool`,
 		`build: rules[5] "ok": invalid policy: another rule has this name`,

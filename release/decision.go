@@ -262,7 +262,12 @@ func (e *evaluation) provenance() {
 	}
 	prov := e.in.Summary.Provenance
 	if prov == nil {
-		e.block("provenance", "the release has no provenance: its builder and source are unknown")
+		if len(spec.Builders) > 0 {
+			e.block("builders", "the release has no provenance: its builder is unknown")
+		}
+		if len(spec.Sources) > 0 {
+			e.block("sources", "the release has no provenance: its source is unknown")
+		}
 		return
 	}
 	if len(spec.Builders) > 0 && !slices.Contains(spec.Builders, prov.Builder) {

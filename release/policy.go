@@ -158,6 +158,10 @@ type Facts struct {
 	Secrets []string `json:"secrets"`
 }
 
+// typedRules are the names of the findings of the typed rules: those of
+// their fields, and "allow" for the notes about exceptions.
+var typedRules = []string{"maxOpen", "allow", "requiredSigners", "builders", "sources", "requireSBOM", "requireClean", "maxBuildAge", "maxScanAge", "environments"}
+
 var releaseEnv = sync.OnceValues(func() (*policy.Env, error) {
 	return policy.NewEnv(
 		policy.Var{Name: "summary", Of: attest.Summary{}},
@@ -274,6 +278,9 @@ func newPolicy(spec PolicySpec, source string) (*Policy, error) {
 	rules := make([]policy.Rule, len(spec.Rules))
 	for i, r := range spec.Rules {
 		rules[i] = policy.Rule(r)
+		if slices.Contains(typedRules, r.Name) {
+			errs = append(errs, &policy.CompileError{Source: source, Index: i, Rule: r.Name, Msg: "the name of a typed rule"})
+		}
 	}
 	p.prg, err = env.Compile(source, rules)
 	if err != nil {

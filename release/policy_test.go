@@ -187,6 +187,7 @@ func TestParsePolicyErrors(t *testing.T) {
 		{"cel type", `{"rules":[{"name":"typed","expr":"summary.sbom.components == 'three'"}]}`, `rules[0] "typed" at 1:25: invalid policy: found no matching overload`},
 		{"cel field", `{"rules":[{"name":"field","expr":"release.enviroment == 'prod'"}]}`, `rules[0] "field" at 1:8: invalid policy: undefined field 'enviroment'`},
 		{"cel not bool", `{"rules":[{"name":"count","expr":"release.version"}]}`, `want bool`},
+		{"typed name", `{"rules":[{"name":"maxOpen","expr":"true"}]}`, `rules[0] "maxOpen": invalid policy: the name of a typed rule`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -57,11 +57,11 @@ func TestBuildPolicyFails(t *testing.T) {
 			assert.Equal(t, exitNo, code)
 			assert.Empty(t, stderr)
 			assert.Equal(t, fmt.Sprintf(`Build policy %s (%s) failed: 6 findings
-  [vulnerabilities] CVE-2026-1111 critical in pkg:golang/golang.org/x/net@v0.30.0, installed v0.30.0, fixed in 0.31.0
-  [vulnerabilities] CVE-2026-3333 medium in pkg:golang/golang.org/x/text@v0.19.0, installed v0.19.0
-  [clean] the source tree had uncommitted changes
-  [revision] the build records no source revision
-  [forbidden-files] "public/index.html" matches "*.html"
+  [failOn] CVE-2026-1111 critical in pkg:golang/golang.org/x/net@v0.30.0, installed v0.30.0, fixed in 0.31.0
+  [failOn] CVE-2026-3333 medium in pkg:golang/golang.org/x/text@v0.19.0, installed v0.19.0
+  [requireClean] the source tree had uncommitted changes
+  [requireRevision] the build records no source revision
+  [forbiddenFiles] "public/index.html" matches "*.html"
   [web] no web process is declared
 `, policy, dgst), stdout)
 			if p.name == "layout" {
@@ -129,7 +129,7 @@ func TestBuildPolicyPasses(t *testing.T) {
     "status": "not_affected", "justification": "vulnerable_code_not_present"}]}`), 0o644))
 	code, stdout, _ := slipway(t, append(args, layout+":v1")...)
 	require.Equal(t, exitNo, code)
-	assert.Contains(t, stdout, "[vulnerabilities] CVE-2026-1111 critical")
+	assert.Contains(t, stdout, "[failOn] CVE-2026-1111 critical")
 
 	stdout = mustRun(t, append(args, "--vex", vex, layout+":v1")...)
 	assert.Contains(t, lines(stdout), "Policy: pass ("+dgst+")")
