@@ -7,12 +7,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/options"
+	"golang.org/x/sync/errgroup"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
@@ -50,23 +55,24 @@ func LegacyTag(d digest.Digest, suffix string) string {
 // reads: a sigstore bundle v0.3 referrer holding a DSSE envelope of an
 // in-toto statement of type [PredicateSign], and a layer of the legacy
 // tag sha256-<hex>.sig, whose signature is over a simple-signing payload.
-// Signatures already stored are kept. The legacy tag is read, extended
-// and written back: two signers of the same manifest at the same moment
-// may lose one legacy signature (bundles are separate manifests and do
-// not race).
+// Signatures already stored are kept. The legacy tag (and, on a registry
+// without the referrers API, the referrers tag) is read, extended and
+// written back, with no conditional write to guard it; Sign checks that
+// its update holds a moment after, and repeats it if a concurrent writer
+// dropped it, so that concurrent signers and attesters keep every entry
+// (see settle for the limits). The two forms are written at once.
 func Sign(ctx context.Context, dst oras.Target, subject ocispec.Descriptor, s signature.Signer, opts SignOptions) error {
 	if err := checkSign(subject, s, opts); err != nil {
 		return err
 	}
 	name := subjectName(dst, opts)
+	var g errgroup.Group
 	if !opts.SkipBundle {
 		st, err := NewStatement(name, subject.Digest, PredicateSign, nil)
 		if err != nil {
 			return err
 		}
-		if err := pushStatement(ctx, dst, subject, st, s); err != nil {
-			return fmt.Errorf("attest: sign %s: %w", subject.Digest, err)
-		}
+		g.Go(func() error { return pushStatement(ctx, dst, subject, st, s) })
 	}
 	if !opts.SkipLegacyTags {
 		payload, err := simpleSigningPayload(name, subject.Digest)
@@ -83,9 +89,10 @@ func Sign(ctx context.Context, dst oras.Target, subject ocispec.Descriptor, s si
 			Size:        int64(len(payload)),
 			Annotations: map[string]string{AnnotationLegacySignature: base64.StdEncoding.EncodeToString(sig)},
 		}
-		if err := appendLegacy(ctx, dst, subject.Digest, legacySig, layer, payload); err != nil {
-			return fmt.Errorf("attest: sign %s: %w", subject.Digest, err)
-		}
+		g.Go(func() error { return appendLegacy(ctx, dst, subject.Digest, legacySig, layer, payload) })
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("attest: sign %s: %w", subject.Digest, err)
 	}
 	return nil
 }
@@ -103,10 +110,9 @@ func Attest(ctx context.Context, dst oras.Target, subject ocispec.Descriptor, pr
 	if err != nil {
 		return nil, err
 	}
+	var g errgroup.Group
 	if !opts.SkipBundle {
-		if err := pushStatement(ctx, dst, subject, st, s); err != nil {
-			return nil, fmt.Errorf("attest: attest %s (%s): %w", subject.Digest, predicateType, err)
-		}
+		g.Go(func() error { return pushStatement(ctx, dst, subject, st, s) })
 	}
 	if !opts.SkipLegacyTags {
 		env, err := signStatement(ctx, st, s)
@@ -126,9 +132,10 @@ func Attest(ctx context.Context, dst oras.Target, subject ocispec.Descriptor, pr
 				AnnotationLegacyPredicateType: predicateType,
 			},
 		}
-		if err := appendLegacy(ctx, dst, subject.Digest, legacyAtt, layer, raw); err != nil {
-			return nil, fmt.Errorf("attest: attest %s (%s): %w", subject.Digest, predicateType, err)
-		}
+		g.Go(func() error { return appendLegacy(ctx, dst, subject.Digest, legacyAtt, layer, raw) })
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("attest: attest %s (%s): %w", subject.Digest, predicateType, err)
 	}
 	return st, nil
 }
@@ -200,16 +207,140 @@ func pushStatement(ctx context.Context, dst oras.Target, subject ocispec.Descrip
 	if err != nil {
 		return err
 	}
-	if err := artifact.PushBytes(ctx, dst, manifestDescriptor(mraw, BundleMediaType), mraw); err != nil {
+	mdesc := manifestDescriptor(mraw, BundleMediaType)
+	start := time.Now()
+	if err := artifact.PushBytes(ctx, dst, mdesc, mraw); err != nil {
 		return fmt.Errorf("push bundle manifest: %w", err)
 	}
-	return nil
+	span := time.Since(start)
+	g, ok := dst.(oras.ReadOnlyGraphTarget)
+	if !ok {
+		return nil
+	}
+	// On a registry without the referrers API, the referrers tag is read,
+	// changed and written back by each writer; another writer's update
+	// can drop this referrer from it. Pushing the manifest again indexes
+	// it again.
+	return settle(ctx, dst, span, "bundle referrer "+mdesc.Digest.String(), func() (bool, error) {
+		refs, err := listReferrers(ctx, g, subject)
+		return slices.ContainsFunc(refs, func(d ocispec.Descriptor) bool { return d.Digest == mdesc.Digest }), err
+	}, func() error {
+		if err := dst.Push(ctx, mdesc, bytes.NewReader(mraw)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) && !artifact.StaleIndexKept(err) {
+			return fmt.Errorf("push bundle manifest again: %w", err)
+		}
+		return nil
+	})
 }
 
-// appendLegacy adds layer (with its content data) to the legacy manifest
-// tagged for d with suffix, unless an equal layer is there already.
+// settleAttempts bounds how often a write is checked and repeated until it
+// holds; minQuiet is the least time it must stay visible to hold.
+const (
+	settleAttempts = 24
+	minQuiet       = 10 * time.Millisecond
+)
+
+// settle checks that a write to a registry holds, and while it does not,
+// repeats it after a growing, jittered pause. Writers that update one tag
+// at once (cosign's legacy tags, the referrers tag schema) each read,
+// change and write it back, and distribution has no conditional write, so
+// one's update can drop another's. A write holds when it is seen twice, a
+// quiet period apart: twice span, the time this writer's own
+// read-change-write took, so that a writer that read the tag before this
+// write, and is as fast, has written its update by the second look. A
+// writer much slower than this one can still drop an entry; the referrers
+// API, where a registry has it, has no such race. Other stores are
+// written in process, under a lock (see appendLegacyOnce), and are
+// checked once.
+func settle(ctx context.Context, dst oras.Target, span time.Duration, what string, seen func() (bool, error), again func() error) error {
+	_, remoteStore := dst.(*remote.Repository)
+	quiet := max(minQuiet, 2*span)
+	pause := 5 * time.Millisecond
+	confirmed := false
+	for range settleAttempts {
+		ok, err := seen()
+		switch {
+		case err != nil:
+			return fmt.Errorf("check %s: %w", what, err)
+		case ok && (confirmed || !remoteStore):
+			return nil
+		case ok:
+			confirmed = true
+			if err := sleep(ctx, quiet+rand.N(quiet/2)); err != nil {
+				return err
+			}
+			continue
+		}
+		confirmed = false
+		if err := sleep(ctx, pause+rand.N(pause)); err != nil {
+			return err
+		}
+		pause = min(2*pause, 200*time.Millisecond)
+		if err := again(); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("%s: still overwritten by concurrent writers after %d tries", what, settleAttempts)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// tagLocks serializes the read-change-write of a legacy tag by writers in
+// this process sharing a store value, per store and tag; writers with
+// stores of their own (other processes, other clients) rely on settle.
+var tagLocks sync.Map // string → *sync.Mutex
+
+func lockTag(dst oras.Target, tag string) func() {
+	key := fmt.Sprintf("%p %s", dst, tag)
+	m, _ := tagLocks.LoadOrStore(key, &sync.Mutex{})
+	mu := m.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
 func appendLegacy(ctx context.Context, dst oras.Target, d digest.Digest, suffix string, layer ocispec.Descriptor, data []byte) error {
+	start := time.Now()
+	if err := appendLegacyOnce(ctx, dst, d, suffix, layer, data); err != nil {
+		return err
+	}
+	span := time.Since(start)
 	tag := LegacyTag(d, suffix)
+	return settle(ctx, dst, span, "layer "+layer.Digest.String()+" of "+tag, func() (bool, error) {
+		desc, err := dst.Resolve(ctx, tag)
+		if err != nil {
+			return false, err
+		}
+		m, err := fetchManifest(ctx, dst, desc)
+		if err != nil {
+			return false, err
+		}
+		return hasLayer(m.Layers, layer), nil
+	}, func() error { return appendLegacyOnce(ctx, dst, d, suffix, layer, data) })
+}
+
+// hasLayer reports whether layers hold layer with its signature.
+func hasLayer(layers []ocispec.Descriptor, layer ocispec.Descriptor) bool {
+	for _, l := range layers {
+		if l.Digest == layer.Digest && l.Annotations[AnnotationLegacySignature] == layer.Annotations[AnnotationLegacySignature] {
+			return true
+		}
+	}
+	return false
+}
+
+// appendLegacyOnce reads the legacy tag of d, adds layer and writes it
+// back: one read-change-write, which a concurrent writer may undo.
+func appendLegacyOnce(ctx context.Context, dst oras.Target, d digest.Digest, suffix string, layer ocispec.Descriptor, data []byte) error {
+	tag := LegacyTag(d, suffix)
+	defer lockTag(dst, tag)()
 	var layers []ocispec.Descriptor
 	switch desc, err := dst.Resolve(ctx, tag); {
 	case errors.Is(err, errdef.ErrNotFound):
@@ -222,10 +353,8 @@ func appendLegacy(ctx context.Context, dst oras.Target, d digest.Digest, suffix 
 		}
 		layers = m.Layers
 	}
-	for _, l := range layers {
-		if l.Digest == layer.Digest && l.Annotations[AnnotationLegacySignature] == layer.Annotations[AnnotationLegacySignature] {
-			return nil
-		}
+	if hasLayer(layers, layer) {
+		return nil
 	}
 	layers = append(layers, layer)
 	if err := artifact.PushBytes(ctx, dst, layer, data); err != nil {
