@@ -233,3 +233,40 @@ func TestCosignVerifiesDecisions(t *testing.T) {
 	}
 	assert.Empty(t, cosign.Egress(), "cosign reached beyond loopback")
 }
+
+// TestCosignVerifiesRevocations: cosign verify-attestation reads a
+// revocation with the key that signed it, as a deploy tool without
+// slipway would check it, and refuses another key.
+func TestCosignVerifiesRevocations(t *testing.T) {
+	cosign := cosigntest.New(t)
+	for _, reg := range registrytest.All(t) {
+		t.Run(reg.Name, func(t *testing.T) {
+			ctx := t.Context()
+			dst := reg.Repository(t, "acme/shop")
+			key, other := newKey(t), newKey(t)
+			r, err := release.New(ctx, dst, newBuild(t, dst, "shop", "v1"), newConfig(t, "shop", "prod", "info"), release.Options{Created: at(1), Signer: key})
+			require.NoError(t, err)
+			_, err = release.Revoke(ctx, dst, r, key, release.RevokeOptions{Reason: revokeReason, RevokedBy: "security@example.com", Time: at(2)})
+			require.NoError(t, err)
+
+			ref := reg.Ref("acme/shop") + "@" + r.Digest().String()
+			out, err := cosign.VerifyAttestation(ctx, ref, writeKey(t, key), release.PredicateRevocation)
+			require.NoError(t, err, out)
+			atts, err := cosigntest.Attestations(out)
+			require.NoError(t, err, out)
+			require.NotEmpty(t, atts)
+			for _, a := range atts {
+				assert.Equal(t, release.PredicateRevocation, a.PredicateType)
+				rev, err := release.ParseRevocation(a.Predicate)
+				require.NoError(t, err, "what cosign read is a revocation slipway reads")
+				assert.Equal(t, subject(r), rev.Release)
+				assert.Equal(t, revokeReason, rev.Reason)
+				assert.Equal(t, "security@example.com", rev.RevokedBy)
+				assert.True(t, at(2).Equal(rev.Time))
+			}
+			out, err = cosign.VerifyAttestation(ctx, ref, writeKey(t, other), release.PredicateRevocation)
+			assert.Error(t, err, "another key revoked nothing: %s", out)
+		})
+	}
+	assert.Empty(t, cosign.Egress(), "cosign reached beyond loopback")
+}

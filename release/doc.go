@@ -51,6 +51,11 @@
 // as an attestation, and [VerifyOptions.DecisionKeys] requires a go signed
 // by one of those keys. docs/policy.md explains the policy language.
 //
+// [Revoke] signs a revocation of a release, with a reason. [Verify], and a
+// [Verifier] at its next check, refuse a release a trusted key revoked
+// with a [*RevokedError] ([ErrRevoked]), before any policy or decision is
+// asked: a revocation is final.
+//
 // A service that decides go / no-go on every deploy or admission request
 // uses a [Verifier]: it keeps each decision for a TTL, then checks the tag
 // and the evidence attached to the release with a few cheap requests and

@@ -120,13 +120,17 @@ var (
 	// ErrNoDecision: a go decision signed by a required key was asked for,
 	// and the release carries none.
 	ErrNoDecision = errors.New("no decision by a required key")
+	// ErrRevoked: a trusted key signed a revocation of the release
+	// ([Revoke]); a [*RevokedError] in the chain holds it. Nothing undoes
+	// a revocation.
+	ErrRevoked = errors.New("release revoked")
 )
 
 // VerifyError says which check of [Verify] refused which release.
 type VerifyError struct {
 	Ref    string        // as the caller gave it
 	Digest digest.Digest // the release manifest, once resolved
-	Check  string        // "resolve", "manifest", "signature", "release", "summary", "build", "ledger", "policy", "decision"
+	Check  string        // "resolve", "manifest", "signature", "release", "revocation", "summary", "build", "ledger", "policy", "decision"
 	Err    error         // wraps one of the Err values of this package
 }
 

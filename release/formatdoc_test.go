@@ -288,3 +288,32 @@ func TestFormatDocSummary(t *testing.T) {
 		assert.Contains(t, string(raw), "`"+s+"`")
 	}
 }
+
+// TestFormatDocRevocation checks the revocation example of docs/format.md
+// against the predicate release.Revoke signs about v2 of the release
+// section, byte for byte, and that Verify refuses v2 for it.
+func TestFormatDocRevocation(t *testing.T) {
+	doc, repo, _, v2 := docLedger(t)
+	ctx := t.Context()
+	key := newKey(t)
+	require.NoError(t, release.Sign(ctx, repo, v2, key, release.SignOptions{}))
+	want := doctest.JSONBlock(t, doc, "revocation")
+	ex, err := release.ParseRevocation(want)
+	require.NoError(t, err, "the page's example parses")
+	_, err = release.Revoke(ctx, repo, v2, key, release.RevokeOptions{Reason: ex.Reason, RevokedBy: ex.RevokedBy, Time: ex.Time})
+	require.NoError(t, err)
+
+	res, err := attest.Verify(ctx, repo, v2.Descriptor(), []signature.Verifier{key}, attest.VerifyOptions{Require: []string{release.PredicateRevocation}})
+	require.NoError(t, err)
+	var n int
+	for _, a := range res.Attestations {
+		if a.Statement.PredicateType == release.PredicateRevocation {
+			n++
+			assert.Equal(t, string(want), string(a.Statement.Predicate), a.Form)
+		}
+	}
+	assert.Equal(t, 2, n, "as a bundle and in the .att tag")
+	_, err = release.Verify(ctx, repo, "prod", []signature.Verifier{key}, release.VerifyOptions{})
+	assert.ErrorIs(t, err, release.ErrRevoked)
+	assert.Contains(t, doc, "`"+release.PredicateRevocation+"`")
+}

@@ -70,7 +70,8 @@ type VerifyOptions struct {
 	// Policy, if set, decides go / no-go once everything else verified,
 	// over [Verified.Summary]: a no-go returns the [Verified], with its
 	// Decision, and an error wrapping [ErrNoGo], so that code that only
-	// checks the error fails closed.
+	// checks the error fails closed. A revoked release is refused
+	// before the policy is asked ([ErrRevoked]), with no Decision.
 	Policy *Policy
 	// Now is the time the policy judges ages and expiries by; if zero,
 	// time.Now().

@@ -46,8 +46,10 @@ import (
 // again at the current time, without reading or verifying any evidence,
 // so that ages and expiring exceptions stay right. If the key changed (a
 // new scan or VEX statement attached, a signature removed, the tag
-// moved), it verifies fully with [Verify]. New evidence is thus noticed
-// at the first check after it was attached, at most TTL late.
+// moved, a revocation attached), it verifies fully with [Verify]. New
+// evidence is thus noticed at the first check after it was attached, at
+// most TTL late: a release revoked by a trusted key ([Revoke]) is refused
+// from then on, with [ErrRevoked], whatever the policy says.
 //
 // What a check does not read: the ledger's other tags. A version tag
 // rewritten, or a newer version tagged while the head tag stays, is
@@ -496,7 +498,7 @@ var verdicts = []error{
 	ErrNotSigned, ErrUntrustedKey, ErrSubjectMismatch, ErrDigestMismatch, ErrMissingAttestation,
 	ErrSummaryMismatch, ErrMalformed, ErrUnknownFormat, ErrNotOnLedger, ErrNotHead, ErrTagMismatch,
 	ErrNoGo, ErrNoDecision, ErrMediaType, ErrUnknownVersion, ErrInvalidRecord, ErrRecordMismatch,
-	ErrBrokenChain, ErrCycle, ErrForeignLink,
+	ErrBrokenChain, ErrCycle, ErrForeignLink, ErrRevoked,
 }
 
 // verdict reports whether a failed verification is definite: it wraps

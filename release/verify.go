@@ -50,6 +50,13 @@ type Verified struct {
 //   - release: the manifest, record, config, build manifest, build record
 //     and every layer of the build hash to their digests and agree
 //     ([Load]);
+//   - revocation: no trusted key revoked the release ([Revoke]): a
+//     revocation among the attestations of the trusted keys that names
+//     the release fails with a [*RevokedError] ([ErrRevoked]), and one
+//     that does not parse ([ErrMalformed]) or names another release
+//     ([ErrSubjectMismatch]) fails too. It comes before the policy and
+//     the decisions, so nothing they say makes a revoked release go; no
+//     Decision is made;
 //   - summary: each piece of evidence the security summary names (SBOM,
 //     scans, VEX) is attested by a trusted key ([ErrMissingAttestation]),
 //     and the summary recomputed from those attestations, and from the
@@ -99,6 +106,11 @@ func verify(ctx context.Context, src oras.ReadOnlyGraphTarget, ref string, trust
 	r, err := loadManifest(ctx, src, desc, raw) // the bytes whose digest the signatures name
 	if err != nil {
 		return nil, nil, fail("release", digestErr(err))
+	}
+	// Before anything else is judged: no policy, decision or later
+	// evidence makes a revoked release go.
+	if err := checkRevocations(r, res.Attestations); err != nil {
+		return nil, nil, fail("revocation", err)
 	}
 	if err := checkSummary(r, res.Attestations); err != nil {
 		return nil, nil, fail("summary", err)

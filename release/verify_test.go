@@ -255,6 +255,16 @@ func tampers() []tamper {
 				require.NoError(t, err)
 				return "prod"
 			}},
+		{name: "revocation naming another release, signed", want: release.ErrSubjectMismatch, cosign: "accept",
+			do: func(t *testing.T, f *fixture) string {
+				// A statement about v2 whose predicate revokes v1: the
+				// trusted key said something about v2, so it is refused
+				// rather than ignored.
+				rev := &release.Revocation{Release: subject(f.r1), Reason: "v1 leaks credentials", Time: at(3)}
+				_, err := attest.Attest(t.Context(), f.dst, f.r2.Descriptor(), release.PredicateRevocation, rev, f.key, attest.SignOptions{})
+				require.NoError(t, err)
+				return "prod"
+			}},
 		{name: "unknown major version", unsigned: true, want: release.ErrUnknownVersion, cosign: "accept",
 			do: func(t *testing.T, f *fixture) string {
 				m, rec := manifestAndRecord(t, f, f.r2)

@@ -12,6 +12,7 @@
 //	slipway diff [flags] REF1 REF2
 //	slipway keygen --out DIR
 //	slipway verify --key PUB [flags] REF
+//	slipway revoke --key KEY --reason TEXT [flags] REF
 //	slipway inspect [flags] REF
 //
 // REF is HOST[:PORT]/REPO[:TAG] for a registry, or DIR[:TAG] with
@@ -114,7 +115,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		args = []string{} // cobra reads os.Args when given nil
 	}
 	root.SetArgs(args)
-	root.AddCommand(newBuildCmd(), newReleaseCmd(), newHistoryCmd(), newRollbackCmd(), newDiffCmd(), newKeygenCmd(), newVerifyCmd(), newInspectCmd(), newDecideCmd(), newAttestCmd())
+	root.AddCommand(newBuildCmd(), newReleaseCmd(), newHistoryCmd(), newRollbackCmd(), newDiffCmd(), newKeygenCmd(), newVerifyCmd(), newInspectCmd(), newDecideCmd(), newAttestCmd(), newRevokeCmd())
 
 	cmd, err := root.ExecuteContextC(ctx)
 	switch {

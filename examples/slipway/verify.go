@@ -47,6 +47,9 @@ func newVerifyCmd() *cobra.Command {
                 (--attestation; SLSA provenance by default);
   release       the manifest, record, config, build manifest and build record
                 hash to their digests and agree;
+  revocation    no trusted key revoked the release (slipway revoke); a revoked
+                release is refused whatever --policy or --decision-key say,
+                with the reason, who revoked it and when;
   summary       every piece of evidence the security summary names (SBOM, scans,
                 VEX) is attested by a trusted key, and the summary recomputed
                 from those attestations equals the signed one;
@@ -66,7 +69,7 @@ DIR:TAG or DIR@DIGEST. PUB is a PEM public key, such as slipway keygen or cosign
 generate-key-pair writes.
 
 Exit status: 0 if the release verified (and with --policy, is go), 1 if it
-was rejected or is no-go (the reason and every finding on stdout), 2 on bad
+was rejected, revoked or is no-go (the reason and every finding on stdout), 2 on bad
 input, a policy that does not load, or an operational error.`,
 		Example: `  slipway verify --key keys/slipway.pub 127.0.0.1:5000/shop:prod
   slipway verify --key cosign.pub --attestation none 127.0.0.1:5000/shop@sha256:…
@@ -141,6 +144,22 @@ func (f *verifyFlags) run(ctx context.Context, ref string, stdout, stderr io.Wri
 		if err := writeDecision(stdout, d, src, f.json, ve.Check == "decision"); err != nil {
 			return err
 		}
+		return errNo
+	}
+	var re *release.RevokedError
+	if errors.As(err, &re) && re.Revocation != nil {
+		rev := re.Revocation
+		who := safeText(rev.RevokedBy)
+		if who == "" {
+			who = "(not named)"
+		}
+		fmt.Fprintf(stderr, "slipway: revoked %s: %s\n", src, strings.ReplaceAll(err.Error(), "\n", "; "))
+		fmt.Fprintf(stdout, "Revoked %s\n", src)
+		fmt.Fprintf(stdout, "Release: %s v%d in %s\n", safeText(rev.Release.App), rev.Release.Version, safeText(rev.Release.Environment))
+		fmt.Fprintf(stdout, "Reason: %s\n", oneLine(rev.Reason))
+		fmt.Fprintf(stdout, "Revoked by: %s at %s\n", who, rev.Time.UTC().Format(time.RFC3339))
+		fmt.Fprintf(stdout, "Key: %s\n", re.KeyID)
+		fmt.Fprintln(stdout, src.ref(rev.Release.Digest))
 		return errNo
 	}
 	if errors.As(err, &ve) && ve.Check != "resolve" {
@@ -281,6 +300,7 @@ func reason(err error) string {
 		{release.ErrTagMismatch, "the tag names another version"},
 		{release.ErrBrokenChain, "the ledger's history was changed"},
 		{release.ErrMediaType, "not a slipway release"},
+		{release.ErrRevoked, "revoked"},
 	}
 	var out []string
 	for _, k := range kinds {
