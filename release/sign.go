@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sigstore/sigstore/pkg/signature"
+	"golang.org/x/sync/errgroup"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/registry/remote"
@@ -49,23 +50,30 @@ func Sign(ctx context.Context, dst oras.Target, r *Release, s signature.Signer, 
 
 func sign(ctx context.Context, dst oras.Target, r *Release, s signature.Signer, opts SignOptions) error {
 	ao := attestOptions(dst, r, opts)
-	if err := attest.Sign(ctx, dst, r.desc, s, ao); err != nil {
-		return err
-	}
+	// The signature and each attestation at once: on a registry each
+	// write waits to see that it held (see attest.Sign).
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	g.Go(func() error { return attest.Sign(gctx, dst, r.desc, s, ao) })
 	for _, e := range r.build.Evidence() {
-		data, err := content.FetchAll(ctx, dst, e.Descriptor)
-		if err != nil {
-			return fmt.Errorf("evidence %s (%s): %w", e.Descriptor.Digest, e.Source, err)
-		}
-		if _, err := attest.Attest(ctx, dst, r.desc, e.PredicateType, json.RawMessage(data), s, ao); err != nil {
-			return fmt.Errorf("attest %s (%s): %w", e.Descriptor.Digest, e.Source, err)
-		}
+		g.Go(func() error {
+			data, err := content.FetchAll(gctx, dst, e.Descriptor)
+			if err != nil {
+				return fmt.Errorf("evidence %s (%s): %w", e.Descriptor.Digest, e.Source, err)
+			}
+			if _, err := attest.Attest(gctx, dst, r.desc, e.PredicateType, json.RawMessage(data), s, ao); err != nil {
+				return fmt.Errorf("attest %s (%s): %w", e.Descriptor.Digest, e.Source, err)
+			}
+			return nil
+		})
 	}
-	if opts.SkipProvenance {
-		return nil
+	if !opts.SkipProvenance {
+		g.Go(func() error {
+			_, err := attest.Attest(gctx, dst, r.desc, attest.PredicateSLSAProvenance, Provenance(r), s, ao)
+			return err
+		})
 	}
-	_, err := attest.Attest(ctx, dst, r.desc, attest.PredicateSLSAProvenance, Provenance(r), s, ao)
-	return err
+	return g.Wait()
 }
 
 var gitCommitRE = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
