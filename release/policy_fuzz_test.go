@@ -80,3 +80,32 @@ func FuzzParseDecision(f *testing.F) {
 }
 
 const hex64 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+// FuzzParseAuditRecord feeds arbitrary bytes to the audit record reader,
+// which reads signed predicates: it never panics, refusals wrap
+// ErrMalformed, and an accepted record ends no earlier than it started.
+func FuzzParseAuditRecord(f *testing.F) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := &AuditRecord{Release: DecisionSubject{App: "shop", Environment: "prod", Version: 1, Digest: "sha256:" + hex64},
+		Process: "migrate", Command: "bin/shop migrate", Args: []string{"--dry-run"}, Operator: "ops@example.com", Host: "runner-1",
+		StartedOn: start, FinishedOn: start.Add(time.Second), ExitCode: 0,
+		Stdout: OutputDigest{Digest: "sha256:" + hex64, Size: 10}, Stderr: OutputDigest{Digest: "sha256:" + hex64}}
+	raw, err := json.Marshal(a)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(raw)
+	f.Add([]byte(`{"process":"x"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, err := ParseAuditRecord(data)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("refusal does not wrap ErrMalformed: %v", err)
+			}
+			return
+		}
+		if a.FinishedOn.Before(a.StartedOn) || a.Process == "" {
+			t.Fatalf("accepted a record that ends before it starts or names no process: %+v", a)
+		}
+	})
+}
