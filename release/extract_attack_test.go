@@ -251,7 +251,9 @@ func TestOpenAttacks(t *testing.T) {
 		{name: "absolute title", loader: build.ErrInvalidPath, want: release.ErrUnsafePath, where: outside + "/x",
 			make: func(t *testing.T, _ string) *hostile { return newHostile().file(outside+"/x", "evil") }},
 		{name: "link to /etc/passwd", loader: build.ErrLinkEscape, want: release.ErrUnsafeLink, where: "passwd",
-			make: func(t *testing.T, _ string) *hostile { return newHostile().file("bin/server", "good").link("passwd", "/etc/passwd") }},
+			make: func(t *testing.T, _ string) *hostile {
+				return newHostile().file("bin/server", "good").link("passwd", "/etc/passwd")
+			}},
 		{name: "link chain out", loader: build.ErrLinkEscape, want: release.ErrUnsafeLink, where: "a",
 			make: func(t *testing.T, _ string) *hostile { return newHostile().link("a", "b").link("b", "../..") }},
 		{name: "tar member ../x", want: release.ErrUnsafePath, where: "../x",
