@@ -52,9 +52,9 @@ func (o *Opened) Processes() []build.Process { return o.verified.Release.Process
 // and resolved secrets.
 func (o *Opened) Env() Env { return o.env }
 
-// Open verifies the release ref names in src, then extracts its build into
-// dir and resolves its environment: the run stage. Nothing of an
-// unverified release is written.
+// Open verifies the release ref names in src, resolves its environment,
+// then extracts its build into dir: the run stage. Nothing of a release
+// that did not verify is written.
 //
 // In this order, each step failing closed:
 //
