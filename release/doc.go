@@ -61,6 +61,22 @@
 // and the evidence attached to the release with a few cheap requests and
 // verifies fully only when they changed.
 //
+// The run stage: [Open] verifies a release, then extracts its build into a
+// directory safely (no path or link leaves it, no device or setuid file,
+// size and count limits, every byte checked against its digest as it
+// streams, nothing left behind on failure) and resolves its config's
+// secret references with a caller's [config.Resolver]. The [Opened]
+// release gives its processes, its environment ([Env], which never prints
+// a secret value) and, for a declared process, a ready [exec.Cmd]
+// ([Opened.Command]):
+//
+//	o, err := release.Open(ctx, repo, "prod", dir, []signature.Verifier{pub}, release.OpenOptions{Resolver: vault})
+//	...
+//	cmd, err := o.Command(ctx, "migrate", "--dry-run")
+//
+// docs/run.md describes the extraction rules, the environment and the
+// commands.
+//
 // The format, the guarantees per kind of store, and what verification
 // checks and returns for each kind of tampering are described in
 // docs/format.md.

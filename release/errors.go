@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/slipway-dev/slipway/attest"
+	"github.com/slipway-dev/slipway/internal/extract"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -143,3 +144,72 @@ func (e *VerifyError) Error() string {
 
 // Unwrap returns the cause.
 func (e *VerifyError) Unwrap() error { return e.Err }
+
+// Errors of [Open] and [Opened.Command]. Those about extraction come
+// wrapped in an [*ExtractError] that names the entry.
+var (
+	// ErrNotEmpty: the target directory of [Open] holds files and
+	// [OpenOptions.Overwrite] is not set; or, with Overwrite, it holds a
+	// directory where the build has a file or link, or a file or link
+	// where the build has a directory. Nothing in it was changed.
+	ErrNotEmpty = extract.ErrNotEmpty
+	// ErrUnsafePath: an entry path of the build, or a member name of one
+	// of its packed directories, is empty, absolute, holds an empty, "."
+	// or ".." element, a backslash or a control character, repeats
+	// another, lies below a file or link, or, for a member, lies outside
+	// its packed directory.
+	ErrUnsafePath = extract.ErrUnsafePath
+	// ErrUnsafeLink: a symbolic link of the build is absolute or resolves
+	// outside the target directory, by itself or through other links; or
+	// a hard link in a packed directory names something other than an
+	// earlier file of that directory.
+	ErrUnsafeLink = extract.ErrUnsafeLink
+	// ErrUnsupportedEntry: a device, FIFO, socket or other special member
+	// in a packed directory, a setuid, setgid or sticky bit, or a packed
+	// directory that cannot be read as tar+gzip.
+	ErrUnsupportedEntry = extract.ErrUnsupportedEntry
+	// ErrLimit: the build would write more bytes or entries than
+	// [OpenOptions.MaxBytes] and [OpenOptions.MaxFiles] allow.
+	ErrLimit = extract.ErrLimit
+	// ErrNoProcess: the release declares no process of that name.
+	ErrNoProcess = errors.New("no such process")
+)
+
+// ExtractError says which entry of a release's build [Open] refused to
+// write, or could not. Nothing of the build is left in the target
+// directory.
+type ExtractError struct {
+	// Path is the entry: a file, link or packed directory of the build,
+	// or a member of a packed directory, slash-separated as the build or
+	// its tar names it; or the target directory itself.
+	Path string
+	// Err wraps one of [ErrUnsafePath], [ErrUnsafeLink],
+	// [ErrUnsupportedEntry], [ErrLimit], [ErrDigestMismatch] and
+	// [ErrNotEmpty], or is an I/O error.
+	Err error
+}
+
+func (e *ExtractError) Error() string { return fmt.Sprintf("extract %q: %v", e.Path, e.Err) }
+
+// Unwrap returns the cause.
+func (e *ExtractError) Unwrap() error { return e.Err }
+
+// extractError makes an error of package extract one of this package: an
+// [*ExtractError] whose digest mismatches also match [ErrDigestMismatch].
+func extractError(err error) error {
+	var xe *extract.Error
+	if !errors.As(err, &xe) {
+		return err
+	}
+	cause := xe.Err
+	if errors.Is(cause, extract.ErrDigestMismatch) {
+		cause = &alsoIs{err: cause, kind: ErrDigestMismatch}
+	}
+	return &ExtractError{Path: xe.Path, Err: cause}
+}
+
+// alsoIs is err, which errors.Is also matches as kind.
+type alsoIs struct{ err, kind error }
+
+func (a *alsoIs) Error() string   { return a.err.Error() }
+func (a *alsoIs) Unwrap() []error { return []error{a.err, a.kind} }

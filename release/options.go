@@ -1,9 +1,12 @@
 package release
 
 import (
-	"github.com/sigstore/sigstore/pkg/signature"
 	"log/slog"
 	"time"
+
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/slipway-dev/slipway/config"
 )
 
 // Options are the optional settings of [New] and [Rollback]. The zero value
@@ -112,3 +115,40 @@ const (
 	defaultVerifierSize = 4096
 	defaultVerifierTTL  = 30 * time.Second
 )
+
+// OpenOptions are the optional settings of [Open]. The zero value is ready
+// to use: full verification without a policy, no secret resolver, an
+// empty or missing target directory, at most 8 GiB and 50,000 entries
+// written.
+type OpenOptions struct {
+	// Verify are the settings of the verification Open always runs
+	// ([Verify]). With Verify.Policy, a no-go refuses to open: Open
+	// returns the [*VerifyError] wrapping [ErrNoGo] and writes nothing.
+	Verify VerifyOptions
+	// Resolver resolves the config's secret references into the
+	// environment ([config.Config.Resolve]). If nil, a config with
+	// secrets fails with [config.ErrUnresolved].
+	Resolver config.Resolver
+	// Overwrite allows a target directory that holds files. The build is
+	// checked and written into a staging directory inside the target
+	// first, as without Overwrite; then each of its files and links
+	// replaces the file or link at its path with one rename (a process
+	// that has the old file open keeps reading the old bytes), its
+	// directories merge into existing ones, which keep their mode and
+	// their other contents, and files the build does not have stay. A
+	// directory where the build has a file or link, or a file or link
+	// (even one to a directory) where the build has a directory, fails
+	// with [ErrNotEmpty] before anything is moved. If false, a target
+	// that holds anything fails with [ErrNotEmpty], untouched.
+	Overwrite bool
+	// MaxBytes bounds the bytes written: files and the files in packed
+	// directories. If zero, 8 GiB.
+	MaxBytes int64
+	// MaxFiles bounds the entries written: files, links, directories and
+	// the members of packed directories. If zero, 50,000.
+	MaxFiles int
+	// Logger receives a debug record per step: verified, environment
+	// resolved, extracted. Records name digests, counts and variable
+	// names, never a value of the environment. If nil, nothing is logged.
+	Logger *slog.Logger
+}

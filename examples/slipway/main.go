@@ -14,6 +14,7 @@
 //	slipway verify --key PUB [flags] REF
 //	slipway revoke --key KEY --reason TEXT [flags] REF
 //	slipway inspect [flags] REF
+//	slipway run --key PUB [flags] REF PROCESS [-- ARGS...]
 //
 // REF is HOST[:PORT]/REPO[:TAG] for a registry, or DIR[:TAG] with
 // --oci-layout; history and diff also take HOST[:PORT]/REPO@DIGEST and
@@ -51,6 +52,9 @@
 //	slipway release --plain-http --key keys/slipway.key --build v1 --config prod.json 127.0.0.1:5000/shop:prod
 //	slipway verify --plain-http --key keys/slipway.pub 127.0.0.1:5000/shop:prod
 //
+//	# Run a process of a verified release, in a temporary directory:
+//	slipway run --plain-http --key keys/slipway.pub 127.0.0.1:5000/shop:prod migrate -- --dry-run
+//
 // Registry credentials come from the docker configuration
 // ($DOCKER_CONFIG/config.json or ~/.docker/config.json and its credential
 // helpers), as `docker login` or `oras login` leave them; slipway never
@@ -59,8 +63,9 @@
 //
 // Exit status: 0 on success, 1 when a check's verdict is no (verify
 // rejected the release, diff --exit-code found releases that differ, a build
-// broke its --policy and was not stored), 2 on bad input or an operational
-// error, with one message on stderr. Errors in the command line itself are
+// broke its --policy and was not stored, run refused a release), 2 on bad
+// input or an operational error, with one message on stderr; run exits with
+// its process's status once the process ran. Errors in the command line itself are
 // followed by the command's usage.
 package main
 
@@ -115,12 +120,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		args = []string{} // cobra reads os.Args when given nil
 	}
 	root.SetArgs(args)
-	root.AddCommand(newBuildCmd(), newReleaseCmd(), newHistoryCmd(), newRollbackCmd(), newDiffCmd(), newKeygenCmd(), newVerifyCmd(), newInspectCmd(), newDecideCmd(), newAttestCmd(), newRevokeCmd())
+	root.AddCommand(newBuildCmd(), newReleaseCmd(), newHistoryCmd(), newRollbackCmd(), newDiffCmd(), newKeygenCmd(), newVerifyCmd(), newInspectCmd(),
+		newDecideCmd(), newAttestCmd(), newRevokeCmd(), newRunCmd())
 
 	cmd, err := root.ExecuteContextC(ctx)
+	var status *exitStatus
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &status):
+		return status.code // the process run ran said what it had to
 	case errors.Is(err, errNo):
 		return exitNo // the command said why on stdout
 	}
