@@ -173,6 +173,9 @@ var (
 	ErrLimit = extract.ErrLimit
 	// ErrNoProcess: the release declares no process of that name.
 	ErrNoProcess = errors.New("no such process")
+	// ErrNotAdmin: [Admin] was asked to run a process that the build
+	// declares as one of the app's, not as an admin one-off.
+	ErrNotAdmin = errors.New("not an admin process")
 )
 
 // ExtractError says which entry of a release's build [Open] refused to
