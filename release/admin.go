@@ -81,10 +81,7 @@ func Admin(ctx context.Context, dst oras.Target, o *Opened, name string, args []
 	if host == "" {
 		host, _ = os.Hostname()
 	}
-	cmd, err := o.Command(ctx, name, args...)
-	if err != nil {
-		return nil, fmt.Errorf("release: admin %q: %w", name, err)
-	}
+	cmd := o.command(ctx, p, args)
 	stdout, stderr := newOutputHash(opts.Stdout), newOutputHash(opts.Stderr)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.Stdin, stdout, stderr
 

@@ -176,6 +176,9 @@ var (
 	// ErrNotAdmin: [Admin] was asked to run a process that the build
 	// declares as one of the app's, not as an admin one-off.
 	ErrNotAdmin = errors.New("not an admin process")
+	// ErrAdminProcess: [Opened.Command] was asked for an admin one-off,
+	// which runs only through [Admin], so that every run is recorded.
+	ErrAdminProcess = errors.New("an admin process")
 )
 
 // ExtractError says which entry of a release's build [Open] refused to

@@ -199,7 +199,10 @@ func (o layerOpener) Open(ctx context.Context, e extract.Entry) (io.ReadCloser, 
 // Stdin, Stdout and Stderr are unset, as exec.CommandContext leaves them,
 // and ctx kills the process as it does.
 //
-// A name the release does not declare fails with [ErrNoProcess].
+// A name the release does not declare fails with [ErrNoProcess]; an admin
+// one-off, with [ErrAdminProcess]: it runs only through [Admin], which
+// checks the decision and leaves a signed audit record, so that no admin
+// run goes unrecorded.
 func (o *Opened) Command(ctx context.Context, name string, args ...string) (*exec.Cmd, error) {
 	ps := o.Processes()
 	i := slices.IndexFunc(ps, func(p build.Process) bool { return p.Name == name })
@@ -214,9 +217,17 @@ func (o *Opened) Command(ctx context.Context, name string, args ...string) (*exe
 		}
 		return nil, fmt.Errorf("release: command %q of %s@%s: %w (declared: %s)", name, o.Release().Tag(), o.Release().Digest(), ErrNoProcess, declared)
 	}
-	argv := append([]string{"-c", "exec " + ps[i].Command + ` "$@"`, ps[i].Name}, args...)
+	if ps[i].Admin {
+		return nil, fmt.Errorf("release: command %q of %s@%s: %w: run it with Admin, which records it", name, o.Release().Tag(), o.Release().Digest(), ErrAdminProcess)
+	}
+	return o.command(ctx, ps[i], args), nil
+}
+
+// command is the ready Cmd of the declared process p with args.
+func (o *Opened) command(ctx context.Context, p build.Process, args []string) *exec.Cmd {
+	argv := append([]string{"-c", "exec " + p.Command + ` "$@"`, p.Name}, args...)
 	cmd := exec.CommandContext(ctx, shell, argv...)
 	cmd.Dir = o.dir
 	cmd.Env = o.env.Environ()
-	return cmd, nil
+	return cmd
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/spf13/cobra"
 	"oras.land/oras-go/v2"
 
@@ -71,17 +70,9 @@ func (f *decideFlags) run(ctx context.Context, ref string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	var trusted []signature.Verifier
-	if len(f.verifyKeys) > 0 {
-		if trusted, err = loadVerifiers(f.verifyKeys); err != nil {
-			return err
-		}
-	} else {
-		v, ok := signer.(signature.Verifier)
-		if !ok {
-			return fmt.Errorf("--key %s: cannot derive a public key; give --verify-key", f.key)
-		}
-		trusted = []signature.Verifier{v}
+	trusted, err := verifyKeysOr(f.verifyKeys, signer, f.key)
+	if err != nil {
+		return err
 	}
 	src, err := openSource(ctx, ref, f.plainHTTP, f.ociLayout)
 	if err != nil {

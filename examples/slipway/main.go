@@ -121,7 +121,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	root.SetArgs(args)
 	root.AddCommand(newBuildCmd(), newReleaseCmd(), newHistoryCmd(), newRollbackCmd(), newDiffCmd(), newKeygenCmd(), newVerifyCmd(), newInspectCmd(),
-		newDecideCmd(), newAttestCmd(), newRevokeCmd(), newRunCmd())
+		newDecideCmd(), newAttestCmd(), newRevokeCmd(), newRunCmd(), newAdminCmd(), newAuditCmd())
 
 	cmd, err := root.ExecuteContextC(ctx)
 	var status *exitStatus

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/spf13/cobra"
 	"oras.land/oras-go/v2"
 
@@ -23,13 +24,8 @@ import (
 const stopDelay = 10 * time.Second
 
 type runFlags struct {
-	keys       []string
-	policy     string
-	dir        string
-	overwrite  bool
-	secretRoot string
-	plainHTTP  bool
-	ociLayout  bool
+	keys []string
+	openFlags
 }
 
 func newRunCmd() *cobra.Command {
@@ -42,7 +38,8 @@ signature, SLSA provenance, every blob, the ledger, and with --policy a go),
 extracts its build into a directory, safely (no path or link leaves it, no
 device or setuid file, size and count limits, every byte checked against its
 digest), resolves its config's secret references, and runs PROCESS, one of the
-processes the release declares, app or admin, with ARGS.
+processes the release declares, with ARGS. An admin one-off (a migration)
+is refused: slipway admin runs it, and records the run.
 
 The process runs in the directory, with its stdin, stdout and stderr connected
 to slipway's, and with exactly the config's environment: its plain variables
@@ -84,13 +81,76 @@ operational error, such as a secret that does not resolve.`,
 	fl := cmd.Flags()
 	fl.SortFlags = false
 	fl.StringArrayVar(&f.keys, "key", nil, "trust the PEM public key in `PUB` (repeatable; required)")
+	addOpenFlags(cmd, &f.openFlags)
+	_ = cmd.MarkFlagRequired("key")
+	return cmd
+}
+
+// openFlags are the flags of the commands that open a release: run and
+// admin.
+type openFlags struct {
+	policy     string
+	dir        string
+	overwrite  bool
+	secretRoot string
+	plainHTTP  bool
+	ociLayout  bool
+}
+
+// open opens the release ref names, verified with trusted, into the
+// --dir or a temporary directory that close removes. A refusal of the
+// release is reported on stderr and returned as errNo.
+func (f *openFlags) open(ctx context.Context, ref string, trusted []signature.Verifier, stderr io.Writer) (o *release.Opened, src *target, close func(), err error) {
+	var pol *release.Policy
+	if f.policy != "" {
+		if pol, err = release.ReadPolicyFile(f.policy); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if f.overwrite && f.dir == "" {
+		return nil, nil, nil, fmt.Errorf("--overwrite: needs --dir")
+	}
+	if src, err = openSource(ctx, ref, f.plainHTTP, f.ociLayout); err != nil {
+		return nil, nil, nil, err
+	}
+	if src.reference() == "" {
+		return nil, nil, nil, fmt.Errorf("REF %q: names no tag or digest", ref)
+	}
+	graph, ok := src.store.(oras.ReadOnlyGraphTarget)
+	if !ok {
+		return nil, nil, nil, fmt.Errorf("REF %q: the store cannot list referrers", ref)
+	}
+	dir, close := f.dir, func() {}
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "slipway-run-*"); err != nil {
+			return nil, nil, nil, err
+		}
+		close = func() { os.RemoveAll(dir) }
+	}
+	resolver := config.Schemes{
+		"env":  config.EnvResolver{},
+		"file": config.FileResolver{Root: f.secretRoot},
+	}
+	o, err = release.Open(ctx, graph, src.reference(), dir, trusted, release.OpenOptions{
+		Verify:    release.VerifyOptions{Policy: pol},
+		Resolver:  resolver,
+		Overwrite: f.overwrite,
+	})
+	if err != nil {
+		close()
+		return nil, nil, nil, refused(ctx, err, src, stderr)
+	}
+	return o, src, close, nil
+}
+
+// addOpenFlags adds the flags of f to cmd.
+func addOpenFlags(cmd *cobra.Command, f *openFlags) {
+	fl := cmd.Flags()
 	fl.StringVar(&f.policy, "policy", "", "run only if the go / no-go policy in the JSON `FILE` says go")
 	fl.StringVar(&f.dir, "dir", "", "extract into `DIR`, made if missing, and keep it (default: a temporary directory, removed afterwards)")
 	fl.BoolVar(&f.overwrite, "overwrite", false, "allow a --dir that holds files: the build's files replace those at their paths")
 	fl.StringVar(&f.secretRoot, "secret-root", "", "resolve file:// secret references only below the absolute directory `DIR`")
 	addTargetFlags(cmd, &f.plainHTTP, &f.ociLayout)
-	_ = cmd.MarkFlagRequired("key")
-	return cmd
 }
 
 func (f *runFlags) run(ctx context.Context, ref, process string, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -98,48 +158,18 @@ func (f *runFlags) run(ctx context.Context, ref, process string, args []string, 
 	if err != nil {
 		return err
 	}
-	var pol *release.Policy
-	if f.policy != "" {
-		if pol, err = release.ReadPolicyFile(f.policy); err != nil {
-			return err
-		}
-	}
-	if f.overwrite && f.dir == "" {
-		return fmt.Errorf("--overwrite: needs --dir")
-	}
-	src, err := openSource(ctx, ref, f.plainHTTP, f.ociLayout)
+	o, src, close, err := f.open(ctx, ref, trusted, stderr)
 	if err != nil {
 		return err
 	}
-	if src.reference() == "" {
-		return fmt.Errorf("REF %q: names no tag or digest", ref)
-	}
-	graph, ok := src.store.(oras.ReadOnlyGraphTarget)
-	if !ok {
-		return fmt.Errorf("REF %q: the store cannot list referrers", ref)
-	}
-	dir := f.dir
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "slipway-run-*"); err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-	}
-	resolver := config.Schemes{
-		"env":  config.EnvResolver{},
-		"file": config.FileResolver{Root: f.secretRoot},
-	}
-	o, err := release.Open(ctx, graph, src.reference(), dir, trusted, release.OpenOptions{
-		Verify:    release.VerifyOptions{Policy: pol},
-		Resolver:  resolver,
-		Overwrite: f.overwrite,
-	})
-	if err != nil {
-		return f.refused(ctx, err, src, stderr)
-	}
+	defer close()
 	cmd, err := o.Command(ctx, process, args...)
 	if errors.Is(err, release.ErrNoProcess) {
 		fmt.Fprintf(stderr, "slipway: refused %s: %s\n", src, safeText(err.Error()))
+		return errNo
+	}
+	if errors.Is(err, release.ErrAdminProcess) {
+		fmt.Fprintf(stderr, "slipway: refused %s: %s is an admin one-off: run it with slipway admin, which records it\n", src, safeText(process))
 		return errNo
 	}
 	if err != nil {
@@ -166,7 +196,7 @@ func (f *runFlags) run(ctx context.Context, ref, process string, args []string, 
 // refused reports why Open refused the release: a verdict of no (exit 1,
 // the reason on stderr) when the release failed verification, was no-go or
 // was unsafe to extract, and otherwise the error itself (exit 2).
-func (f *runFlags) refused(ctx context.Context, err error, src *target, stderr io.Writer) error {
+func refused(ctx context.Context, err error, src *target, stderr io.Writer) error {
 	var ve *release.VerifyError
 	if errors.As(err, &ve) && ve.Check != "resolve" {
 		why := reason(ve.Err)

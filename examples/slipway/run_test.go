@@ -33,8 +33,8 @@ func runRelease(t *testing.T, p place, config string) string {
 	keys := filepath.Join(t.TempDir(), "k")
 	mustRun(t, "keygen", "--out", keys)
 	mustRun(t, "build", p.flag, "--dir", runTree(t), "--app", "shop",
-		"--process", "web=bin/hello", "--admin", "migrate=bin/hello migrate", "--admin", "where=bin/where",
-		"--admin", "cat=bin/cat", "--admin", "secret=bin/secret", "--admin", "exit=bin/exit", p.repo+":v1")
+		"--process", "web=bin/hello", "--admin", "migrate=bin/hello migrate", "--process", "where=bin/where",
+		"--process", "cat=bin/cat", "--process", "secret=bin/secret", "--process", "exit=bin/exit", "--admin", "fail=bin/exit 4", p.repo+":v1")
 	mustRun(t, "release", p.flag, "--key", filepath.Join(keys, "slipway.key"), "--build", "v1", "--config", config, p.repo)
 	return filepath.Join(keys, "slipway.pub")
 }
@@ -54,9 +54,10 @@ func TestRun(t *testing.T) {
 			assert.Equal(t, "info|8080|world|two words|$(touch pwned)|--flag|\n", stdout)
 			assert.Empty(t, stderr)
 
-			code, stdout, _ = slipway(t, "run", p.flag, "--key", pub, ref, "migrate", "up")
-			assert.Equal(t, exitOK, code)
-			assert.Equal(t, "info|8080|migrate|up|\n", stdout, "an admin process: its command's words, then the arguments")
+			code, stdout, stderr = slipway(t, "run", p.flag, "--key", pub, ref, "migrate", "up")
+			assert.Equal(t, exitNo, code, "an admin one-off runs only through slipway admin")
+			assert.Empty(t, stdout)
+			assert.Contains(t, stderr, "migrate is an admin one-off: run it with slipway admin")
 
 			code, stdout, _ = slipway(t, "run", p.flag, "--key", pub, ref, "secret")
 			assert.Equal(t, exitOK, code)
