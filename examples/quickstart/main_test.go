@@ -96,6 +96,18 @@ func TestQuickstart(t *testing.T) {
 	assert.Equal(t, 0, v.Summary.Vulnerabilities.Open.Critical)
 	_, err = release.Verify(t.Context(), store, "prod-v1", []signature.Verifier{pub}, release.VerifyOptions{Policy: pol})
 	assert.ErrorIs(t, err, release.ErrNoGo, "the VEX statement is about v2 only")
+
+	// The run stage: the migration ran as an admin one-off, recorded.
+	assert.Contains(t, first.String(), "12. opened prod v2 into a fresh directory: 3 files checked against their digests; environment DB_PASSWORD=[redacted] LOG_LEVEL=debug PORT=8080\n")
+	assert.Contains(t, first.String(), `    ran the admin one-off migrate (bin/shop migrate): exit 0, it said "migrating the shop database"`+"\n")
+	assert.NotContains(t, first.String(), "demo-only-value", "the resolved secret is never printed")
+	audits, err := release.Audits(t.Context(), store, head, []signature.Verifier{pub})
+	require.NoError(t, err)
+	require.Len(t, audits, 1)
+	assert.Equal(t, "migrate", audits[0].Process)
+	assert.Equal(t, 0, audits[0].ExitCode)
+	assert.Equal(t, pol.Digest(), audits[0].Policy)
+	assert.Contains(t, first.String(), `"operator": "ops@example.invalid"`)
 	priv, err := os.ReadFile(filepath.Join(layout, "keys", "slipway.key"))
 	require.NoError(t, err)
 	assert.NotContains(t, first.String(), string(priv[28:60]), "no private key bytes in the output")
