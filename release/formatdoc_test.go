@@ -317,3 +317,17 @@ func TestFormatDocRevocation(t *testing.T) {
 	assert.ErrorIs(t, err, release.ErrRevoked)
 	assert.Contains(t, doc, "`"+release.PredicateRevocation+"`")
 }
+
+// TestFormatDocAuditRecord: the audit record docs/format.md shows is one
+// ParseAuditRecord reads, field for field.
+func TestFormatDocAuditRecord(t *testing.T) {
+	raw, err := os.ReadFile("../docs/format.md")
+	require.NoError(t, err)
+	block := doctest.JSONBlock(t, string(raw), "audit-record")
+	a, err := release.ParseAuditRecord(block)
+	require.NoError(t, err)
+	again, err := json.Marshal(a)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(block), string(again))
+	assert.Equal(t, "migrate", a.Process)
+}
