@@ -270,3 +270,37 @@ func TestCosignVerifiesRevocations(t *testing.T) {
 	}
 	assert.Empty(t, cosign.Egress(), "cosign reached beyond loopback")
 }
+
+// TestCosignVerifiesAuditRecords: cosign verify-attestation reads the
+// audit record of an admin run with the runner's key.
+func TestCosignVerifiesAuditRecords(t *testing.T) {
+	cosign := cosigntest.New(t)
+	for _, reg := range registrytest.All(t) {
+		t.Run(reg.Name, func(t *testing.T) {
+			ctx := t.Context()
+			dst := reg.Repository(t, "acme/shop")
+			key, ops := newKey(t), newKey(t)
+			r := runApp(t, dst, key, appConfig)
+			o, err := release.Open(ctx, dst, "prod", t.TempDir(), []signature.Verifier{key}, release.OpenOptions{Resolver: resolverOf(newSecret())})
+			require.NoError(t, err)
+			_, err = release.Admin(ctx, dst, o, "migrate", []string{"--to", "42"}, ops, release.AdminOptions{Operator: "alice"})
+			require.NoError(t, err)
+
+			ref := reg.Ref("acme/shop") + "@" + r.Digest().String()
+			out, err := cosign.VerifyAttestation(ctx, ref, writeKey(t, ops), release.PredicateAdminRun)
+			require.NoError(t, err, out)
+			atts, err := cosigntest.Attestations(out)
+			require.NoError(t, err, out)
+			require.NotEmpty(t, atts)
+			for _, a := range atts {
+				rec, err := release.ParseAuditRecord(a.Predicate)
+				require.NoError(t, err)
+				assert.Equal(t, "alice", rec.Operator)
+				assert.Equal(t, []string{"--to", "42"}, rec.Args)
+			}
+			out, err = cosign.VerifyAttestation(ctx, ref, writeKey(t, key), release.PredicateAdminRun)
+			assert.Error(t, err, "the release key ran nothing: %s", out)
+		})
+	}
+	assert.Empty(t, cosign.Egress(), "cosign reached beyond loopback")
+}
