@@ -3,14 +3,11 @@ package build
 import (
 	"fmt"
 	"maps"
-	"path"
 	"slices"
 	"strings"
-)
 
-// maxLinkHops bounds how many links one resolution may follow, as the
-// kernel's ELOOP limit does.
-const maxLinkHops = 40
+	"github.com/slipway-dev/slipway/internal/extract"
+)
 
 // checkLinks resolves every symbolic link among entries inside the tree the
 // entries describe, following the other links of that tree (never the
@@ -34,60 +31,12 @@ func checkLinkMap(links map[string]string) error {
 	return nil
 }
 
-// resolveLink walks target from the directory of name one element at a
-// time, replacing any element that is itself a link of the tree by its
-// target, and fails as soon as the walk leaves the root.
+// resolveLink checks that the link name with target resolves inside the
+// tree whose links are links, as the run stage's extractor checks it
+// again before writing it (internal/extract).
 func resolveLink(links map[string]string, name, target string) error {
-	if err := checkTarget(target); err != nil {
-		return err
-	}
-	var stack []string
-	if d := path.Dir(name); d != "." {
-		stack = strings.Split(d, "/")
-	}
-	queue := strings.Split(target, "/")
-	hops := 0
-	for len(queue) > 0 {
-		elem := queue[0]
-		queue = queue[1:]
-		switch elem {
-		case "", ".":
-			continue
-		case "..":
-			if len(stack) == 0 {
-				return fmt.Errorf("%w: target %q", ErrLinkEscape, target)
-			}
-			stack = stack[:len(stack)-1]
-			continue
-		}
-		stack = append(stack, elem)
-		next, ok := links[strings.Join(stack, "/")]
-		if !ok {
-			continue
-		}
-		if hops++; hops > maxLinkHops {
-			return fmt.Errorf("%w: target %q: more than %d links deep", ErrLinkEscape, target, maxLinkHops)
-		}
-		if err := checkTarget(next); err != nil {
-			return err
-		}
-		stack = stack[:len(stack)-1]
-		queue = append(strings.Split(next, "/"), queue...)
-	}
-	return nil
-}
-
-func checkTarget(target string) error {
-	if target == "" || len(target) > maxPathLen {
-		return fmt.Errorf("%w: target %q: empty or too long", ErrLinkEscape, target)
-	}
-	if path.IsAbs(target) {
-		return fmt.Errorf("%w: target %q is absolute", ErrLinkEscape, target)
-	}
-	for _, c := range target {
-		if c < 0x20 || c == 0x7f || c == '\\' {
-			return fmt.Errorf("%w: target %q holds %q", ErrLinkEscape, target, c)
-		}
+	if err := extract.ResolveLink(links, name, target); err != nil {
+		return fmt.Errorf("%w: %s", ErrLinkEscape, strings.TrimPrefix(err.Error(), extract.ErrUnsafeLink.Error()+": "))
 	}
 	return nil
 }

@@ -88,6 +88,17 @@ func checkTarget(target string) error {
 	return nil
 }
 
+// ResolveLink returns nil if the symbolic link name with target, in a tree
+// whose links are links (path → target), resolves inside the tree: target
+// is walked from the directory of name one element at a time, an element
+// that is itself one of links replaced by its target (at most a fixed
+// number of times). Otherwise it returns an error wrapping
+// [ErrUnsafeLink]. The build stage checks a tree's links with it before
+// storing them, and Extract before writing them.
+func ResolveLink(links map[string]string, name, target string) error {
+	return resolve(links, name, target)
+}
+
 // resolve walks target from the directory of the link name one element at
 // a time, replacing an element that is itself one of links by its target,
 // and fails as soon as the walk leaves the root. Elements that are files
