@@ -233,7 +233,7 @@ func (s *settings) admin(ctx context.Context, rep *report, log io.Writer) int {
 		}
 		return bad(canceled(ctx, fmt.Errorf("%s: resolve %q: %w", rep.Repository, env, err)))
 	}
-	rep.Release = &release.DecisionSubject{Digest: desc.Digest}
+	rep.Release = &subject{Digest: desc.Digest}
 	fmt.Fprintf(log, "admin: %s of %s is %s, pinned for this run: a release that lands meanwhile does not change what runs\n",
 		env, rep.Repository, desc.Digest)
 
@@ -251,14 +251,15 @@ func (s *settings) admin(ctx context.Context, rep *report, log io.Writer) int {
 	})
 	if err != nil {
 		var ne *release.NoGoError
-		if errors.As(err, &ne) {
-			rep.Decision = ne.Decision
+		if errors.As(err, &ne) && ne.Decision != nil {
+			// Judged, so verified: the decision names it.
+			rep.Decision, rep.Release = ne.Decision, verified(ne.Decision.Release)
 		}
 		status, code, err := openFailure(ctx, store, env, desc, err)
 		return fail(status, code, err)
 	}
 	r := o.Release()
-	rep.Release = &release.DecisionSubject{App: r.App(), Environment: r.Environment(), Version: r.Version(), Digest: r.Digest()}
+	rep.Release = verified(release.DecisionSubject{App: r.App(), Environment: r.Environment(), Version: r.Version(), Digest: r.Digest()})
 	rep.Decision = o.Verified().Decision
 	if r.Environment() != env {
 		// A version tag such as prod-v3 verifies as what it names, not

@@ -207,7 +207,7 @@ func TestRun(t *testing.T) {
 				require.Equal(t, exitOK, res.code, res.stderr)
 				rep := res.report
 				assert.Equal(t, statusOK, rep.Status)
-				assert.Equal(t, &release.DecisionSubject{App: "shop", Environment: "prod", Version: 1, Digest: r.Digest()}, rep.Release)
+				assert.Equal(t, &subject{App: "shop", Environment: "prod", Version: 1, Digest: r.Digest()}, rep.Release)
 				assert.Equal(t, "migrate", rep.Process)
 				assert.Equal(t, []string{"--to", "42"}, rep.Args)
 				assert.Equal(t, "@alice", rep.Operator)
@@ -258,12 +258,13 @@ func TestRun(t *testing.T) {
 					args     []string
 					reason   string
 					decision bool
+					verified bool // the report names the release by its record
 				}{
-					{"not admin", k.args(s, s.repository, "prod", "web"), "not an admin process", false},
-					{"unknown process", k.args(s, s.repository, "prod", "seed"), "no such process", false},
-					{"no-go", k.args(s, "--policy", noGo, s.repository, "prod", "migrate"), "policy: no-go: ", true},
+					{"not admin", k.args(s, s.repository, "prod", "web"), "not an admin process", false, true},
+					{"unknown process", k.args(s, s.repository, "prod", "seed"), "no such process", false, true},
+					{"no-go", k.args(s, "--policy", noGo, s.repository, "prod", "migrate"), "policy: no-go: ", true, true},
 					{"untrusted key", []string{"--key", k.opsKey, "--verify-key", k.other, "--operator", "@alice", s.flags[0], s.repository, "prod", "migrate"},
-						"signature: no trusted key verifies the signature: ", false},
+						"signature: no trusted key verifies the signature: ", false, false},
 				} {
 					t.Run(tc.name, func(t *testing.T) {
 						before := len(audits(t, s, k, r))
@@ -275,7 +276,12 @@ func TestRun(t *testing.T) {
 						assert.Nil(t, res.report.ExitCode)
 						assert.Equal(t, tc.decision, res.report.Decision != nil)
 						require.NotNil(t, res.report.Release)
-						assert.Equal(t, r.Digest(), res.report.Release.Digest)
+						assert.Equal(t, r.Digest(), res.report.Release.Digest, "pinned before it was refused")
+						if tc.verified {
+							assert.Equal(t, &subject{App: "shop", Environment: "prod", Version: 1, Digest: r.Digest()}, res.report.Release)
+						} else {
+							assert.Equal(t, &subject{Digest: r.Digest()}, res.report.Release, "nothing unverified is named")
+						}
 						assert.NotContains(t, res.stderr, "migrate: args", "nothing ran")
 						assert.Len(t, audits(t, s, k, r), before, "nothing recorded")
 					})

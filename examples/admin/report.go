@@ -9,6 +9,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/opencontainers/go-digest"
+
 	"github.com/slipway-dev/slipway/release"
 )
 
@@ -30,11 +32,11 @@ type report struct {
 	Environment string `json:"environment,omitempty"`
 	// Release is the release the head tag named when it was resolved,
 	// the one run: only its digest until it verified.
-	Release  *release.DecisionSubject `json:"release,omitempty"`
-	Process  string                   `json:"process,omitempty"`
-	Args     []string                 `json:"args"`
-	Operator string                   `json:"operator,omitempty"`
-	DryRun   bool                     `json:"dryRun,omitempty"`
+	Release  *subject `json:"release,omitempty"`
+	Process  string   `json:"process,omitempty"`
+	Args     []string `json:"args"`
+	Operator string   `json:"operator,omitempty"`
+	DryRun   bool     `json:"dryRun,omitempty"`
 	// ExitCode is the process's exit status (128+N when signal N ended
 	// it); absent when it did not run.
 	ExitCode *int `json:"exitCode,omitempty"`
@@ -50,6 +52,20 @@ type report struct {
 	// Decision is the go / no-go decision, when --policy was given and
 	// the release verified far enough to be judged.
 	Decision *release.Decision `json:"decision,omitempty"`
+}
+
+// subject names a release: by digest alone until it verified, then with
+// what its signed record says.
+type subject struct {
+	App         string        `json:"app,omitempty"`
+	Environment string        `json:"environment,omitempty"`
+	Version     int           `json:"version,omitempty"`
+	Digest      digest.Digest `json:"digest"`
+}
+
+// verified is the subject of a release that verified.
+func verified(s release.DecisionSubject) *subject {
+	return &subject{App: s.App, Environment: s.Environment, Version: s.Version, Digest: s.Digest}
 }
 
 // write writes r as one JSON object on one line.
