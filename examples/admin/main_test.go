@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/slipway-dev/slipway/attest"
 	"github.com/slipway-dev/slipway/build"
 	appconfig "github.com/slipway-dev/slipway/config"
+	"github.com/slipway-dev/slipway/internal/doctest"
 	"github.com/slipway-dev/slipway/internal/registrytest"
 	"github.com/slipway-dev/slipway/release"
 )
@@ -495,6 +497,66 @@ func TestHelp(t *testing.T) {
 	assert.Equal(t, exitOK, run(t.Context(), []string{"--help"}, &stdout, &stderr))
 	assert.Empty(t, stdout.String())
 	assert.Contains(t, stderr.String(), "--dry-run")
+}
+
+// TestReadme: the reports README.md shows have the fields, and the
+// release and policy digests, that the runner writes now.
+func TestReadme(t *testing.T) {
+	t.Setenv(secretVar, "s3cr3t")
+	raw, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	doc := string(raw)
+	k := newKeys(t)
+	s := stores(t)[0]
+	publish(t, s.dst, k.release, "hello", created)
+	for _, tc := range []struct {
+		block, policy string
+		args          []string
+	}{
+		{"report-ok", `{"environments":["prod"]}`, []string{"migrate", "--", "--to", "42"}},
+		{"report-refused", `{"environments":["staging"]}`, []string{"migrate"}},
+	} {
+		t.Run(tc.block, func(t *testing.T) {
+			res := runAdmin(t, t.Context(), nil, k.args(s, append([]string{"--policy", writeFile(t, tc.policy), s.repository, "prod"}, tc.args...)...)...)
+			var got, want map[string]any
+			require.NoError(t, json.Unmarshal([]byte(res.stdout), &got))
+			require.NoError(t, json.Unmarshal(doctest.JSONBlock(t, doc, tc.block), &want))
+			assert.Equal(t, keyPaths(want, ""), keyPaths(got, ""))
+			for _, path := range [][]string{{"release", "digest"}, {"decision", "policy"}, {"status"}, {"reason"}} {
+				assert.Equal(t, field(want, path...), field(got, path...), "%v", path)
+			}
+		})
+	}
+}
+
+// keyPaths lists the paths of the object keys in v: "audit.stdout.digest".
+func keyPaths(v any, prefix string) []string {
+	var out []string
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			out = append(out, prefix+k)
+			out = append(out, keyPaths(e, prefix+k+".")...)
+		}
+	case []any:
+		for _, e := range v {
+			out = append(out, keyPaths(e, prefix+"[].")...)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// field returns the value at path in v, nil if there is none.
+func field(v any, path ...string) any {
+	for _, k := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
 }
 
 // lockedBuffer is a bytes.Buffer for one writer and concurrent readers.
