@@ -14,10 +14,12 @@ import (
 	"github.com/slipway-dev/slipway/internal/registrytest"
 )
 
-// TestConcurrentAttestationsAllKept: writers in separate clients (as
-// separate processes would be) attest about one subject at once; every
-// attestation is kept in both forms, none lost to another writer's update
-// of the legacy tag or of the referrers tag.
+// TestConcurrentAttestationsAllKept: writers in one process, each with a
+// client of its own, attest about one subject at once; every attestation
+// is kept in both forms, none lost to another writer's update of the
+// legacy tag or of the referrers tag. (Writers in other processes rely on
+// the check-and-repeat of settle, which this test also runs through for
+// the referrers tag, which oras-go updates.)
 func TestConcurrentAttestationsAllKept(t *testing.T) {
 	const writers = 8
 	for _, reg := range registrytest.All(t) {

@@ -294,12 +294,15 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // tagLocks serializes the read-change-write of a legacy tag by writers in
-// this process sharing a store value, per store and tag; writers with
-// stores of their own (other processes, other clients) rely on settle.
+// this process, per repository (or store value) and tag, whichever client
+// they use; writers in other processes rely on settle.
 var tagLocks sync.Map // string → *sync.Mutex
 
 func lockTag(dst oras.Target, tag string) func() {
 	key := fmt.Sprintf("%p %s", dst, tag)
+	if r, ok := dst.(*remote.Repository); ok {
+		key = r.Reference.Registry + "/" + r.Reference.Repository + ":" + tag
+	}
 	m, _ := tagLocks.LoadOrStore(key, &sync.Mutex{})
 	mu := m.(*sync.Mutex)
 	mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -32,9 +33,15 @@ type AdminOptions struct {
 	Stdout, Stderr io.Writer
 	// Now is the clock of the record; if nil, time.Now.
 	Now func() time.Time
+	// StopDelay is how long the process has to exit after SIGTERM once
+	// ctx is done, before it is killed; if zero, 10 seconds.
+	StopDelay time.Duration
 	// Sign are the settings of the audit attestation.
 	Sign SignOptions
 }
+
+// defaultStopDelay is AdminOptions.StopDelay's default.
+const defaultStopDelay = 10 * time.Second
 
 // Admin runs the admin one-off process name of the opened release o with
 // args, exactly as the release's own processes run ([Opened.Command]: in
@@ -82,6 +89,13 @@ func Admin(ctx context.Context, dst oras.Target, o *Opened, name string, args []
 		host, _ = os.Hostname()
 	}
 	cmd := o.command(ctx, p, args)
+	// On cancellation the process gets SIGTERM and StopDelay to finish
+	// (a migration may need to roll back), then SIGKILL.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = opts.StopDelay
+	if cmd.WaitDelay == 0 {
+		cmd.WaitDelay = defaultStopDelay
+	}
 	stdout, stderr := newOutputHash(opts.Stdout), newOutputHash(opts.Stderr)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.Stdin, stdout, stderr
 

@@ -415,7 +415,7 @@ func TestCanceled(t *testing.T) {
 
 	t.Run("timeout", func(t *testing.T) {
 		res := runAdmin(t, t.Context(), nil, k.args(s, "--timeout", "2s", s.repository, "prod", "migrate", "--", "--wait-for", never)...)
-		assert.Equal(t, 128+9, res.code, res.stderr)
+		assert.Equal(t, 128+15, res.code, "SIGTERM first: "+res.stderr)
 		assert.Equal(t, statusFailed, res.report.Status)
 		assert.Contains(t, res.report.Reason, "--timeout 2s passed")
 		require.NotNil(t, res.report.Audit)
@@ -432,7 +432,7 @@ func TestCanceled(t *testing.T) {
 			}
 		}()
 		res := runAdmin(t, ctx, logs, k.args(s, s.repository, "prod", "migrate", "--", "--wait-for", never)...)
-		assert.Equal(t, 128+9, res.code, res.stderr)
+		assert.Equal(t, 128+15, res.code, "SIGTERM first: "+res.stderr)
 		assert.Equal(t, statusFailed, res.report.Status)
 		assert.Contains(t, res.report.Reason, "canceled")
 		require.NotNil(t, res.report.Audit)
