@@ -141,3 +141,32 @@ func TestAttestTurnsNoGoIntoGo(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyJSONRejected: with --json, a release that fails verification
+// is a JSON no-go whose one finding names the check, so that a program
+// reading the output needs one format.
+func TestVerifyJSONRejected(t *testing.T) {
+	t.Setenv("SOURCE_DATE_EPOCH", sourceDateEpoch)
+	p := layoutPlace(filepath.Join(t.TempDir(), "shop"))
+	keys, other := filepath.Join(t.TempDir(), "k"), filepath.Join(t.TempDir(), "o")
+	mustRun(t, "keygen", "--out", keys)
+	mustRun(t, "keygen", "--out", other)
+	storeBuild(t, p, appTree(t), "v1")
+	mustRun(t, "release", p.flag, "--key", filepath.Join(keys, "slipway.key"), "--build", "v1", "--config", prodConfig(t, "info"), p.repo)
+	pol := writeReleasePolicy(t, `{}`)
+	code, stdout, _ := slipway(t, "verify", p.flag, "--key", filepath.Join(other, "slipway.pub"), "--policy", pol, "--json", p.repo+":prod")
+	assert.Equal(t, exitNo, code)
+	var d release.Decision
+	require.NoError(t, json.Unmarshal([]byte(stdout), &d), stdout)
+	assert.Equal(t, release.VerdictNoGo, d.Verdict)
+	require.Len(t, d.Findings, 1)
+	assert.Equal(t, "signature", d.Findings[0].Rule)
+	assert.True(t, d.Findings[0].Blocking)
+	assert.Contains(t, d.Findings[0].Message, "no trusted key verifies the signature")
+	assert.NotEmpty(t, d.Release.Digest)
+	assert.NotEmpty(t, d.Policy)
+
+	out := mustRun(t, "verify", p.flag, "--key", filepath.Join(keys, "slipway.pub"), "--policy", pol, "--json", p.repo+":prod")
+	require.NoError(t, json.Unmarshal([]byte(out), &d), out)
+	assert.Equal(t, release.VerdictGo, d.Verdict)
+}

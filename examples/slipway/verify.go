@@ -88,7 +88,7 @@ input, a policy that does not load, or an operational error.`,
 		"require an attestation of `TYPE`: slsaprovenance1 or a predicate type URI; none for the signature only (repeatable)")
 	fl.StringVar(&f.policy, "policy", "", "decide go / no-go with the policy in the JSON `FILE`")
 	fl.StringArrayVar(&f.decisionKeys, "decision-key", nil, "require a go decision signed by the PEM public key in `PUB` (repeatable)")
-	fl.BoolVar(&f.json, "json", false, "print the decision as JSON (with --policy or --decision-key)")
+	fl.BoolVar(&f.json, "json", false, "print the decision as JSON (with --policy or --decision-key); a release that fails verification is a no-go whose one finding names the check")
 	addTargetFlags(cmd, &f.plainHTTP, &f.ociLayout)
 	_ = cmd.MarkFlagRequired("key")
 	return cmd
@@ -132,6 +132,22 @@ func (f *verifyFlags) run(ctx context.Context, ref string, stdout, stderr io.Wri
 	opts := release.VerifyOptions{Require: require, Policy: pol, DecisionKeys: decisionKeys}
 	v, err := release.Verify(ctx, graph, src.reference(), trusted, opts)
 	var ve *release.VerifyError
+	if f.json && errors.As(err, &ve) && ve.Check != "resolve" && (v == nil || (v.Decision == nil && v.Recorded == nil)) {
+		// Rejected before any decision: a no-go for programs too.
+		d := &release.Decision{
+			Verdict:  release.VerdictNoGo,
+			Release:  release.DecisionSubject{Digest: ve.Digest},
+			Time:     time.Now().UTC(),
+			Findings: []release.Finding{{Rule: ve.Check, Message: oneLine(ve.Err.Error()), Blocking: true}},
+		}
+		if pol != nil {
+			d.Policy = pol.Digest()
+		}
+		if err := writeDecision(stdout, d, src, true, false); err != nil {
+			return err
+		}
+		return errNo
+	}
 	if errors.As(err, &ve) && (ve.Check == "policy" || ve.Check == "decision") && v != nil {
 		d := v.Decision
 		if ve.Check == "decision" {
