@@ -178,16 +178,9 @@ func (f *auditFlags) run(ctx context.Context, ref string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	src, err := openSource(ctx, ref, f.plainHTTP, f.ociLayout)
+	src, graph, err := openNamed(ctx, ref, f.plainHTTP, f.ociLayout)
 	if err != nil {
 		return err
-	}
-	if src.reference() == "" {
-		return fmt.Errorf("REF %q: names no tag or digest", ref)
-	}
-	graph, ok := src.store.(oras.ReadOnlyGraphTarget)
-	if !ok {
-		return fmt.Errorf("REF %q: the store cannot list referrers", ref)
 	}
 	r, err := release.Load(ctx, graph, src.reference())
 	if err != nil {

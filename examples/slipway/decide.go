@@ -7,7 +7,6 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
-	"oras.land/oras-go/v2"
 
 	"github.com/slipway-dev/slipway/attest"
 	"github.com/slipway-dev/slipway/release"
@@ -74,16 +73,9 @@ func (f *decideFlags) run(ctx context.Context, ref string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	src, err := openSource(ctx, ref, f.plainHTTP, f.ociLayout)
+	src, graph, err := openNamed(ctx, ref, f.plainHTTP, f.ociLayout)
 	if err != nil {
 		return err
-	}
-	if src.reference() == "" {
-		return fmt.Errorf("REF %q: names no tag or digest", ref)
-	}
-	graph, ok := src.store.(oras.GraphTarget)
-	if !ok {
-		return fmt.Errorf("REF %q: the store cannot list referrers", ref)
 	}
 	v, err := release.Verify(ctx, graph, src.reference(), trusted, release.VerifyOptions{Policy: pol})
 	var ve *release.VerifyError

@@ -66,12 +66,9 @@ func (f *revokeFlags) run(ctx context.Context, ref string, stdout, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	dst, err := openSource(ctx, ref, f.plainHTTP, f.ociLayout)
+	dst, _, err := openNamed(ctx, ref, f.plainHTTP, f.ociLayout)
 	if err != nil {
 		return err
-	}
-	if dst.reference() == "" {
-		return fmt.Errorf("REF %q: names no tag or digest", ref)
 	}
 	r, err := release.Load(ctx, dst.store, dst.reference())
 	if err != nil {

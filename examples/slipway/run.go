@@ -13,7 +13,6 @@ import (
 
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/spf13/cobra"
-	"oras.land/oras-go/v2"
 
 	"github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/release"
@@ -110,15 +109,9 @@ func (f *openFlags) open(ctx context.Context, ref string, trusted []signature.Ve
 	if f.overwrite && f.dir == "" {
 		return nil, nil, nil, fmt.Errorf("--overwrite: needs --dir")
 	}
-	if src, err = openSource(ctx, ref, f.plainHTTP, f.ociLayout); err != nil {
+	src, graph, err := openNamed(ctx, ref, f.plainHTTP, f.ociLayout)
+	if err != nil {
 		return nil, nil, nil, err
-	}
-	if src.reference() == "" {
-		return nil, nil, nil, fmt.Errorf("REF %q: names no tag or digest", ref)
-	}
-	graph, ok := src.store.(oras.ReadOnlyGraphTarget)
-	if !ok {
-		return nil, nil, nil, fmt.Errorf("REF %q: the store cannot list referrers", ref)
 	}
 	dir, close := f.dir, func() {}
 	if dir == "" {

@@ -87,6 +87,24 @@ func openSource(ctx context.Context, ref string, plainHTTP, ociLayout bool) (*ta
 	return open(ctx, ref, plainHTTP, ociLayout, true)
 }
 
+// openNamed opens the target REF names, as openSource does, for a command
+// that reads what REF names and its referrers: REF must name a tag or a
+// digest.
+func openNamed(ctx context.Context, ref string, plainHTTP, ociLayout bool) (*target, oras.GraphTarget, error) {
+	t, err := openSource(ctx, ref, plainHTTP, ociLayout)
+	if err != nil {
+		return nil, nil, err
+	}
+	if t.reference() == "" {
+		return nil, nil, fmt.Errorf("REF %q: names no tag or digest", ref)
+	}
+	g, ok := t.store.(oras.GraphTarget)
+	if !ok {
+		return nil, nil, fmt.Errorf("REF %q: the store cannot list referrers", ref)
+	}
+	return t, g, nil
+}
+
 func open(ctx context.Context, ref string, plainHTTP, ociLayout, digestOK bool) (*target, error) {
 	if ociLayout {
 		dir, tag, dgst, err := parseLayoutRef(ref)

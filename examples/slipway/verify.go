@@ -12,7 +12,6 @@ import (
 
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/spf13/cobra"
-	"oras.land/oras-go/v2"
 
 	"github.com/slipway-dev/slipway/attest"
 	"github.com/slipway-dev/slipway/release"
@@ -118,16 +117,9 @@ func (f *verifyFlags) run(ctx context.Context, ref string, stdout, stderr io.Wri
 	if f.json && pol == nil && decisionKeys == nil {
 		return fmt.Errorf("--json: needs --policy or --decision-key")
 	}
-	src, err := openSource(ctx, ref, f.plainHTTP, f.ociLayout)
+	src, graph, err := openNamed(ctx, ref, f.plainHTTP, f.ociLayout)
 	if err != nil {
 		return err
-	}
-	if src.reference() == "" {
-		return fmt.Errorf("REF %q: names no tag or digest", ref)
-	}
-	graph, ok := src.store.(oras.ReadOnlyGraphTarget)
-	if !ok {
-		return fmt.Errorf("REF %q: the store cannot list referrers", ref)
 	}
 	opts := release.VerifyOptions{Require: require, Policy: pol, DecisionKeys: decisionKeys}
 	v, err := release.Verify(ctx, graph, src.reference(), trusted, opts)
