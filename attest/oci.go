@@ -217,6 +217,9 @@ func pushStatement(ctx context.Context, dst oras.Target, subject ocispec.Descrip
 	if !ok {
 		return nil
 	}
+	if _, err := dst.Resolve(ctx, LegacyTag(subject.Digest, "")); errors.Is(err, errdef.ErrNotFound) {
+		return nil // no referrers tag: the registry indexes referrers itself, no writer can drop one
+	}
 	// On a registry without the referrers API, the referrers tag is read,
 	// changed and written back by each writer; another writer's update
 	// can drop this referrer from it. Pushing the manifest again indexes

@@ -137,3 +137,25 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSign signs a release with evidence: a signature and four
+// attestations (SBOM, scan, VEX, provenance), each as a bundle and in the
+// legacy tags, on each test registry. Each write waits to see that it
+// held against concurrent writers (attest's settle), which is most of the
+// cost on a registry.
+func BenchmarkSign(b *testing.B) {
+	for _, reg := range []*registrytest.Registry{registrytest.New(b, true), registrytest.New(b, false), registrytest.Distribution(b)} {
+		b.Run(reg.Name, func(b *testing.B) {
+			ctx := b.Context()
+			dst := reg.Repository(b, "acme/shop")
+			r, err := release.New(ctx, dst, newEvidenceBuild(b, dst, "shop", "v1"), newConfig(b, "shop", "prod", "info"), release.Options{Created: at(1)})
+			require.NoError(b, err)
+			key := newKey(b)
+			for b.Loop() {
+				if err := release.Sign(ctx, dst, r, key, release.SignOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
