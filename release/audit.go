@@ -1,10 +1,8 @@
 package release
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -75,17 +73,9 @@ type Audit struct {
 // who signed it: unknown fields, a missing release digest, process or
 // start time, or an end before the start are [ErrMalformed].
 func ParseAuditRecord(data []byte) (*AuditRecord, error) {
-	if len(data) > maxAudit {
-		return nil, fmt.Errorf("release: audit record: %w: larger than %d bytes", ErrMalformed, maxAudit)
-	}
 	var a AuditRecord
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&a); err != nil {
-		return nil, fmt.Errorf("release: audit record: %w: %w", ErrMalformed, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("release: audit record: %w: data after the record", ErrMalformed)
+	if err := decodePredicate(data, maxAudit, "record", &a); err != nil {
+		return nil, fmt.Errorf("release: audit record: %w", err)
 	}
 	switch {
 	case a.Release.Digest.Validate() != nil:

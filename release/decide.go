@@ -59,17 +59,9 @@ func RecordDecision(ctx context.Context, dst oras.Target, r *Release, d *Decisio
 // ParseDecision reads a decision predicate. It checks the form only, not
 // who signed it.
 func ParseDecision(data []byte) (*Decision, error) {
-	if len(data) > maxDecision {
-		return nil, fmt.Errorf("release: decision: %w: larger than %d bytes", ErrMalformed, maxDecision)
-	}
 	var d Decision
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&d); err != nil {
-		return nil, fmt.Errorf("release: decision: %w: %w", ErrMalformed, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("release: decision: %w: data after the decision", ErrMalformed)
+	if err := decodePredicate(data, maxDecision, "decision", &d); err != nil {
+		return nil, fmt.Errorf("release: decision: %w", err)
 	}
 	switch {
 	case d.Verdict != VerdictGo && d.Verdict != VerdictNoGo:
@@ -131,4 +123,22 @@ func latestDecision(ctx context.Context, r *Release, atts []attest.Evidence, key
 		return best, &NoGoError{Decision: best}
 	}
 	return best, nil
+}
+
+// decodePredicate reads data, a predicate of at most max bytes, into v:
+// one JSON object, unknown fields refused. Its errors wrap [ErrMalformed]
+// and name what only for data after the object.
+func decodePredicate(data []byte, max int, what string, v any) error {
+	if len(data) > max {
+		return fmt.Errorf("%w: larger than %d bytes", ErrMalformed, max)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%w: data after the %s", ErrMalformed, what)
+	}
+	return nil
 }

@@ -1,9 +1,7 @@
 package release
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -124,17 +122,9 @@ func ParseRevocation(data []byte) (*Revocation, error) {
 // parseRevocation is [ParseRevocation] with errors that do not name the
 // package, for callers that say where the predicate was.
 func parseRevocation(data []byte) (*Revocation, error) {
-	if len(data) > maxRevocation {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, maxRevocation)
-	}
 	var rev Revocation
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rev); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: data after the revocation", ErrMalformed)
+	if err := decodePredicate(data, maxRevocation, "revocation", &rev); err != nil {
+		return nil, err
 	}
 	s := rev.Release
 	if err := checkName("app", s.App); err != nil {
