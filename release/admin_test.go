@@ -20,6 +20,7 @@ import (
 
 	"github.com/slipway-dev/slipway/attest"
 	"github.com/slipway-dev/slipway/internal/registrytest"
+	"github.com/slipway-dev/slipway/internal/syncbuf"
 	"github.com/slipway-dev/slipway/release"
 )
 
@@ -269,41 +270,23 @@ func TestAdminStopsGracefully(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, writeScript(o.Dir(), "bin/hello", "#!/bin/sh\ntrap 'echo rolled back; exit 7' TERM\necho started\nwhile :; do sleep 0.05; done\n"))
 	run, cancel := context.WithCancel(ctx)
-	var out bytes.Buffer
-	var mu sync.Mutex
+	var out syncbuf.Buffer
 	go func() {
 		for {
-			mu.Lock()
-			started := strings.Contains(out.String(), "started")
-			mu.Unlock()
-			if started {
+			if strings.Contains(out.String(), "started") {
 				cancel()
 				return
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
 	}()
-	rec, err := release.Admin(run, dst, o, "migrate", nil, key, release.AdminOptions{Operator: "carol", Stdout: lockedWriter{&mu, &out}, StopDelay: 5 * time.Second})
+	rec, err := release.Admin(run, dst, o, "migrate", nil, key, release.AdminOptions{Operator: "carol", Stdout: &out, StopDelay: 5 * time.Second})
 	require.NotNil(t, rec)
-	mu.Lock()
 	assert.Contains(t, out.String(), "rolled back", "the process got SIGTERM and ran its handler")
-	mu.Unlock()
 	assert.Equal(t, 7, rec.ExitCode, "it ended with its own status")
 	assert.NoError(t, err)
 	audits, err := release.Audits(ctx, dst, r, []signature.Verifier{key})
 	require.NoError(t, err)
 	require.Len(t, audits, 1)
 	assert.Equal(t, 7, audits[0].ExitCode)
-}
-
-// lockedWriter serializes writes to w with mu.
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

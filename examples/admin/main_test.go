@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +22,8 @@ import (
 	"github.com/slipway-dev/slipway/internal/doctest"
 	"github.com/slipway-dev/slipway/internal/registrytest"
 	"github.com/slipway-dev/slipway/release"
+
+	"github.com/slipway-dev/slipway/internal/syncbuf"
 )
 
 var created = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -154,11 +155,11 @@ type result struct {
 
 // runAdmin runs the runner with args and decodes its report, which must
 // be exactly one JSON object.
-func runAdmin(t *testing.T, ctx context.Context, stderr *lockedBuffer, args ...string) result {
+func runAdmin(t *testing.T, ctx context.Context, stderr *syncbuf.Buffer, args ...string) result {
 	t.Helper()
 	var stdout bytes.Buffer
 	if stderr == nil {
-		stderr = &lockedBuffer{}
+		stderr = &syncbuf.Buffer{}
 	}
 	code := run(ctx, args, &stdout, stderr)
 	res := result{code: code, stdout: stdout.String(), stderr: stderr.String()}
@@ -340,7 +341,7 @@ func TestResolveOnce(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			v1 := publish(t, s.dst, k.release, "hello", created)
 			release := filepath.Join(t.TempDir(), "v2-landed")
-			logs := &lockedBuffer{}
+			logs := &syncbuf.Buffer{}
 			done := make(chan result, 1)
 			go func() {
 				done <- runAdmin(t, t.Context(), logs, k.args(s, s.repository, "prod", "migrate", "--", "--wait-for", release)...)
@@ -425,7 +426,7 @@ func TestCanceled(t *testing.T) {
 	t.Run("signal", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
-		logs := &lockedBuffer{}
+		logs := &syncbuf.Buffer{}
 		go func() {
 			if assert.Eventually(t, func() bool { return strings.Contains(logs.String(), "migrate: args") }, 30*time.Second, 10*time.Millisecond) {
 				cancel()
@@ -557,22 +558,4 @@ func field(v any, path ...string) any {
 		v = m[k]
 	}
 	return v
-}
-
-// lockedBuffer is a bytes.Buffer for one writer and concurrent readers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

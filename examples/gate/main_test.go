@@ -28,6 +28,8 @@ import (
 	appconfig "github.com/slipway-dev/slipway/config"
 	"github.com/slipway-dev/slipway/internal/registrytest"
 	"github.com/slipway-dev/slipway/release"
+
+	"github.com/slipway-dev/slipway/internal/syncbuf"
 )
 
 var created = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -75,24 +77,6 @@ type countingTransport struct{ n atomic.Int64 }
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	c.n.Add(1)
 	return http.DefaultTransport.RoundTrip(r)
-}
-
-// lockedBuffer is a bytes.Buffer for one writer and concurrent readers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // start serves the gate of cfg on 127.0.0.1:0 until the test ends and
@@ -143,7 +127,7 @@ func TestGate(t *testing.T) {
 	shop := publish(t, reg.Repository(t, "acme/shop"), "shop", signer)
 	unsigned := publish(t, reg.Repository(t, "acme/unsigned"), "api", nil)
 
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	requests := &countingTransport{}
 	base := start(t, config{
 		keys: []string{pub}, policy: "testdata/policy.json", ttl: time.Hour, cacheSize: 16, maxRepos: 8,
@@ -331,7 +315,7 @@ func TestRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	pr, pw := io.Pipe()
-	var stderr lockedBuffer
+	var stderr syncbuf.Buffer
 	code := make(chan int, 1)
 	go func() {
 		code <- run(ctx, []string{"--listen", "127.0.0.1:0", "--key", pub, "--policy", "testdata/policy.json", "--plain-http", "--ttl", "1m"}, pw, &stderr)

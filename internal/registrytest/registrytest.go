@@ -1,7 +1,6 @@
 package registrytest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -15,13 +14,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/stretchr/testify/require"
 	"oras.land/oras-go/v2/registry/remote"
+
+	"github.com/slipway-dev/slipway/internal/syncbuf"
 )
 
 // Values of [Registry.Kind].
@@ -220,7 +220,7 @@ func startDistribution(t testing.TB, bin, dir string) (host, output string, err 
 		return "", "", fmt.Errorf("write config: %w", err)
 	}
 
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	cmd := exec.Command(bin, "serve", cfg)
 	cmd.Dir = dir
 	cmd.Env = withoutRegistryEnv(os.Environ())
@@ -342,25 +342,4 @@ func withoutRegistryEnv(env []string) []string {
 		}
 	}
 	return out
-}
-
-// lockedBuffer is a bytes.Buffer safe for one writer (exec.Cmd's copying
-// goroutine) and concurrent readers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-// Write appends p to the buffer.
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns what was written so far.
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
