@@ -61,7 +61,9 @@ func (o *Opened) Env() Env { return o.env }
 //   - dir: unless opts.Overwrite, a dir that holds anything fails with
 //     [ErrNotEmpty] before anything is read;
 //   - verify: [Verify] with opts.Verify and trusted, which checks every
-//     blob of the release and its build; a failure is its [*VerifyError],
+//     blob of the release and its build except the files to extract,
+//     which the extract step checks as it writes them, so that each is
+//     read once; a failure is its [*VerifyError],
 //     returned as is, and with opts.Verify.Policy a no-go is one wrapping
 //     [ErrNoGo];
 //   - environment: the config's secret references resolved with
@@ -72,8 +74,7 @@ func (o *Opened) Env() Env { return o.env }
 //     into dir, made 0755 if missing, as docs/run.md describes: no path
 //     or link leaves dir, no device or setuid file is made, at most
 //     opts.MaxBytes and opts.MaxFiles are written, and every byte is
-//     checked against its digest as it streams, fetched again from src
-//     by digest. A failure is an [*ExtractError] naming the entry and
+//     checked against its digest as it streams from src. A failure is an [*ExtractError] naming the entry and
 //     wrapping [ErrUnsafePath], [ErrUnsafeLink], [ErrUnsupportedEntry],
 //     [ErrLimit], [ErrDigestMismatch] or [ErrNotEmpty]; nothing of the
 //     build is left in dir, and a dir Open made is removed.
@@ -107,7 +108,9 @@ func Open(ctx context.Context, src oras.ReadOnlyGraphTarget, ref string, dir str
 	}
 
 	start := time.Now()
-	v, err := Verify(ctx, src, ref, trusted, opts.Verify)
+	vopts := opts.Verify
+	vopts.extracting = true
+	v, err := Verify(ctx, src, ref, trusted, vopts)
 	if err != nil {
 		return nil, err
 	}

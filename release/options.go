@@ -83,6 +83,11 @@ type VerifyOptions struct {
 	// of these keys: the newest one ([Decision.Time]) must be go, or
 	// verification fails with [ErrNoGo]; without any, [ErrNoDecision].
 	DecisionKeys []signature.Verifier
+
+	// extracting is set by Open, which checks every layer it writes
+	// against its digest as it streams: verify then leaves those layers
+	// to it rather than read each twice.
+	extracting bool
 }
 
 // VerifierOptions are the optional settings of [NewVerifier]. The zero
