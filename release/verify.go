@@ -112,7 +112,8 @@ func verify(ctx context.Context, src oras.ReadOnlyGraphTarget, ref string, trust
 	if err := checkRevocations(r, res.Attestations); err != nil {
 		return nil, nil, fail("revocation", err)
 	}
-	if err := checkSummary(r, res.Attestations); err != nil {
+	evidence := attestedEvidence(res.Attestations)
+	if err := checkSummary(r, res.Attestations, evidence); err != nil {
 		return nil, nil, fail("summary", err)
 	}
 	// The build's layers and the ledger are read at once; the first
@@ -145,7 +146,7 @@ func verify(ctx context.Context, src oras.ReadOnlyGraphTarget, ref string, trust
 		}
 	}
 	v := &Verified{Release: r, Signatures: res.Signatures, Attestations: res.Attestations}
-	if v.Summary, err = currentSummary(r, res.Attestations); err != nil {
+	if v.Summary, err = currentSummary(r, evidence); err != nil {
 		return nil, nil, fail("summary", err)
 	}
 	signers := keyIDs(res.Signatures)
@@ -202,32 +203,19 @@ func extraKeys(opts VerifyOptions) []signature.Verifier {
 // documents trusted keys attested about r after it was signed, so that a
 // new finding, or a VEX statement about one, counts. Without such
 // evidence it is the signed summary.
-func currentSummary(r *Release, atts []attest.Evidence) (attest.Summary, error) {
+func currentSummary(r *Release, byDigest map[string]attest.Predicate) (attest.Summary, error) {
 	signed := r.rec.Summary
 	named := map[string]bool{}
 	for _, e := range signed.Evidence {
 		named[e.Digest] = true
 	}
-	byDigest := map[string]attest.Predicate{}
 	var later []string
-	for _, a := range atts {
-		st := a.Statement
-		if st == nil {
-			continue
-		}
-		k := attest.PredicateKind(st.PredicateType)
-		if k == "" {
-			continue
-		}
-		d := digest.FromBytes(st.Predicate).String()
-		if _, dup := byDigest[d]; dup {
-			continue
-		}
-		byDigest[d] = attest.Predicate{Type: k, Data: st.Predicate}
-		if !named[d] && (k == attest.PredicateVuln || k == attest.PredicateOpenVEX) {
+	for d, p := range byDigest {
+		if !named[d] && (p.Type == attest.PredicateVuln || p.Type == attest.PredicateOpenVEX) {
 			later = append(later, d)
 		}
 	}
+	slices.Sort(later)
 	if len(later) == 0 {
 		return signed.Clone(), nil
 	}
@@ -340,22 +328,31 @@ func parseVersionTag(tag string) (string, int, bool) {
 	return tag[:i], n, true
 }
 
-// checkSummary recomputes r's summary from the attestations that verified
-// and compares it with the one r's record holds.
-func checkSummary(r *Release, atts []attest.Evidence) error {
-	want := r.rec.Summary
-	byDigest := map[string]attest.Predicate{}
-	var prov *attest.Statement
+// attestedEvidence indexes the evidence among atts (SBOMs, scans, VEX
+// documents) by the digest of the predicate, as its kind.
+func attestedEvidence(atts []attest.Evidence) map[string]attest.Predicate {
+	out := map[string]attest.Predicate{}
 	for _, a := range atts {
 		st := a.Statement
 		if st == nil {
 			continue
 		}
-		if st.PredicateType == attest.PredicateSLSAProvenance && prov == nil {
-			prov = st
-		}
 		if k := attest.PredicateKind(st.PredicateType); k != "" {
-			byDigest[digest.FromBytes(st.Predicate).String()] = attest.Predicate{Type: k, Data: st.Predicate}
+			out[digest.FromBytes(st.Predicate).String()] = attest.Predicate{Type: k, Data: st.Predicate}
+		}
+	}
+	return out
+}
+
+// checkSummary recomputes r's summary from the attestations that verified
+// and compares it with the one r's record holds.
+func checkSummary(r *Release, atts []attest.Evidence, byDigest map[string]attest.Predicate) error {
+	want := r.rec.Summary
+	var prov *attest.Statement
+	for _, a := range atts {
+		if st := a.Statement; st != nil && st.PredicateType == attest.PredicateSLSAProvenance {
+			prov = st
+			break
 		}
 	}
 	var preds []attest.Predicate
